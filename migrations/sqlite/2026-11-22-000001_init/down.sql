@@ -1,0 +1,15 @@
+DROP TABLE refresh_tokens;
+DROP TABLE client_scope_links;
+DROP TABLE realm_default_scopes;
+DROP TABLE client_scopes;
+DROP TABLE user_groups;
+DROP TABLE group_roles;
+DROP TABLE groups;
+DROP TABLE user_roles;
+DROP TABLE composite_roles;
+DROP TABLE roles;
+DROP TABLE credentials;
+DROP TABLE users;
+DROP TABLE clients;
+DROP TABLE signing_keys;
+DROP TABLE realms;

@@ -1,0 +1,36 @@
+//! Authenticating the administrator behind an admin request: a valid access token of an enabled user,
+//! whose *current* roles (from the database, not the token) decide what they may do.
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::HttpRequest;
+
+use crate::error::AppError;
+use crate::oauth::bearer::{bearer_token, verify_access_token};
+use crate::service::authz::AdminPrincipal;
+use crate::service::roles::effective_roles_of;
+use crate::state::AppState;
+use crate::store::db::{self, DbError};
+
+pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPrincipal, AppError> {
+    let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let token = bearer_token(header).ok_or(AppError::Unauthorized)?;
+    let verified = verify_access_token(&state.realms, token, state.now()).await.ok_or(AppError::Unauthorized)?;
+    let user_id = verified.subject().ok_or(AppError::Unauthorized)?.to_owned();
+    let realm_id = verified.realm.realm.id.clone();
+    let iat = verified.claims.get("iat").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    let loaded = state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let Some(user) = db::users::find(conn, &realm_id, &user_id)? else {
+                return Ok(None);
+            };
+            let roles = effective_roles_of(conn, &realm_id, &user.id)?;
+            Ok(Some((user, roles)))
+        })
+        .await?;
+    let (user, roles) = loaded.ok_or(AppError::Unauthorized)?;
+    if !user.enabled || iat < user.not_before {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(AdminPrincipal { realm_name: verified.realm.realm.name.clone(), user, roles })
+}

@@ -1,0 +1,411 @@
+//! `/admin/realms/{realm}/clients`: clients, their secret, service-account user, scopes and roles.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::repr::{client_json, string_attributes, user_json, ClientRepr};
+use super::{admin_realm, created, invalidate, no_content, read_json, Paging};
+use crate::crypto::secrets::generate_secret;
+use crate::domain::names::parse_client_id;
+use crate::domain::{Client, Realm};
+use crate::error::AppError;
+use crate::service::authz::AdminPermission;
+use crate::service::{clients as client_rules, provisioning};
+use crate::state::AppState;
+use crate::store::db::{self, DbConnection};
+
+/// Shortest client secret an admin may set (generated ones are 43 characters, 256 bits).
+pub const MIN_SECRET_LEN: usize = 32;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/realms/{realm}/clients", web::get().to(list))
+        .route("/admin/realms/{realm}/clients", web::post().to(create))
+        .route("/admin/realms/{realm}/clients/{id}", web::get().to(get))
+        .route("/admin/realms/{realm}/clients/{id}", web::put().to(update))
+        .route("/admin/realms/{realm}/clients/{id}", web::delete().to(delete))
+        .route("/admin/realms/{realm}/clients/{id}/client-secret", web::get().to(get_secret))
+        .route("/admin/realms/{realm}/clients/{id}/client-secret", web::post().to(regenerate_secret))
+        .route("/admin/realms/{realm}/clients/{id}/service-account-user", web::get().to(service_account_user))
+        .route("/admin/realms/{realm}/clients/{id}/default-client-scopes", web::get().to(default_scopes))
+        .route("/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}", web::put().to(add_default_scope))
+        .route("/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}", web::delete().to(remove_default_scope))
+        .route("/admin/realms/{realm}/clients/{id}/optional-client-scopes", web::get().to(optional_scopes))
+        .route("/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}", web::put().to(add_optional_scope))
+        .route("/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}", web::delete().to(remove_optional_scope));
+}
+
+/// Loads a client of the realm by internal id, or 404 in Keycloak's words.
+pub fn load_client(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Client, AppError> {
+    db::clients::find(conn, realm_id, id)?.ok_or_else(|| AppError::not_found("Could not find client"))
+}
+
+fn render(conn: &mut DbConnection, state_master: &crate::crypto::secrets::MasterKey, client: &Client) -> Result<Value, AppError> {
+    let scopes = db::clients::scopes_of(conn, &client.id)?;
+    let names = |list: &Vec<crate::domain::ClientScope>| list.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    let secret = match (&client.secret_encrypted, client.is_confidential()) {
+        (Some(enc), true) => Some(state_master.decrypt_string(enc).map_err(AppError::internal)?),
+        _ => None,
+    };
+    Ok(client_json(client, secret, &names(&scopes.default), &names(&scopes.optional)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    client_id: Option<String>,
+    search: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewClients).await?;
+    let realm_id = realm.realm.id.clone();
+    let master = state.master_key.clone();
+    let query = query.into_inner();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Vec<Value>, AppError> {
+            let clients = match &query.client_id {
+                // Keycloak: `clientId` is exact unless `search=true`.
+                Some(cid) if query.search.as_deref() != Some("true") => {
+                    db::clients::find_by_client_id(conn, &realm_id, cid)?.into_iter().collect()
+                }
+                Some(cid) => db::clients::list(conn, &realm_id, 0, 10_000)?
+                    .into_iter()
+                    .filter(|c| c.client_id.to_lowercase().contains(&cid.to_lowercase()))
+                    .skip(query.paging.first() as usize)
+                    .take(query.paging.max(100) as usize)
+                    .collect(),
+                None => db::clients::list(conn, &realm_id, query.paging.first(), query.paging.max(1000))?,
+            };
+            clients.iter().map(|c| render(conn, &master, c)).collect()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Applies a representation's fields onto `client` (create and update share this).
+fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
+    if let Some(v) = &repr.client_id {
+        client.client_id = parse_client_id(v).map_err(|e| AppError::bad_request(e.to_string()))?;
+    }
+    macro_rules! set {
+        ($field:ident) => {
+            if let Some(v) = &repr.$field {
+                client.$field = v.clone();
+            }
+        };
+    }
+    set!(enabled);
+    set!(public_client);
+    set!(bearer_only);
+    set!(service_accounts_enabled);
+    set!(direct_access_grants_enabled);
+    set!(standard_flow_enabled);
+    set!(implicit_flow_enabled);
+    set!(consent_required);
+    set!(full_scope_allowed);
+    set!(redirect_uris);
+    set!(web_origins);
+    if let Some(v) = &repr.name {
+        client.name = Some(v.clone());
+    }
+    if let Some(v) = &repr.description {
+        client.description = Some(v.clone());
+    }
+    if let Some(v) = &repr.root_url {
+        client.root_url = Some(v.clone());
+    }
+    if let Some(v) = &repr.base_url {
+        client.base_url = Some(v.clone());
+    }
+    if let Some(v) = &repr.admin_url {
+        client.admin_url = Some(v.clone());
+    }
+    if let Some(p) = &repr.protocol {
+        if p != "openid-connect" {
+            return Err(AppError::bad_request(format!("Unsupported protocol: {p}")));
+        }
+    }
+    for uri in &client.redirect_uris {
+        if uri.is_empty() || uri.len() > 2048 || uri.chars().any(char::is_control) {
+            return Err(AppError::bad_request("Invalid redirect URI"));
+        }
+    }
+    if client.public_client && client.service_accounts_enabled {
+        return Err(AppError::bad_request("Public clients cannot have service accounts"));
+    }
+    if let Some(attrs) = repr.attributes.clone() {
+        let mut attrs = string_attributes(attrs).map_err(AppError::bad_request)?;
+        if let Some(v) = attrs.remove("access.token.lifespan") {
+            let parsed = match &v {
+                Value::String(s) if s.is_empty() => None,
+                Value::String(s) => Some(s.parse::<i64>().map_err(|_| AppError::bad_request("access.token.lifespan must be a number"))?),
+                Value::Number(n) => n.as_i64(),
+                _ => None,
+            };
+            if parsed.is_some_and(|v| v <= 0) {
+                return Err(AppError::bad_request("access.token.lifespan must be positive"));
+            }
+            client.access_token_lifespan = parsed;
+        }
+        client.attributes.extend(attrs);
+    }
+    Ok(())
+}
+
+fn check_secret(secret: &str) -> Result<(), AppError> {
+    if secret.len() < MIN_SECRET_LEN || secret.len() > 512 || secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(AppError::bad_request(format!(
+            "Client secret must be {MIN_SECRET_LEN} to 512 printable characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Links the named scopes (default or optional) of a representation, refusing unknown names.
+fn link_named_scopes(conn: &mut DbConnection, realm: &Realm, client: &Client, names: &[String], default: bool) -> Result<(), AppError> {
+    for name in names {
+        let scope = db::scopes::find_by_name(conn, &realm.id, name)?
+            .ok_or_else(|| AppError::bad_request(format!("Unknown client scope: {name}")))?;
+        db::clients::link_scope(conn, &client.id, &scope.id, default)?;
+    }
+    Ok(())
+}
+
+async fn create(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageClients).await?;
+    let repr: ClientRepr = read_json(&req, payload).await?;
+    let client_id = repr.client_id.clone().ok_or_else(|| AppError::bad_request("clientId is required"))?;
+    let now = state.now();
+    let mut client = client_rules::blank_client(&realm.realm.id, &client_id, now);
+    if let Some(id) = &repr.id {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(AppError::bad_request("id must be a UUID"));
+        }
+        client.id = id.clone();
+    }
+    apply(&mut client, &repr)?;
+    if let Some(secret) = &repr.secret {
+        if client.is_confidential() {
+            check_secret(secret)?;
+            client_rules::set_secret(&mut client, &state.master_key, secret);
+        }
+    }
+    client_rules::ensure_secret(&mut client, &state.master_key);
+    let realm_row = realm.realm.clone();
+    let id = client.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            if db::clients::find_by_client_id(conn, &realm_row.id, &client.client_id)?.is_some() {
+                return Err(AppError::conflict(format!("Client {} already exists", client.client_id)));
+            }
+            match (&repr.default_client_scopes, &repr.optional_client_scopes) {
+                (None, None) => client_rules::insert_with_realm_defaults(conn, &client)
+                    .map_err(|e| super::conflict_or_internal(e, "Client already exists"))?,
+                _ => {
+                    db::clients::insert(conn, &client).map_err(|e| super::conflict_or_internal(e, "Client already exists"))?;
+                    link_named_scopes(conn, &realm_row, &client, repr.default_client_scopes.as_deref().unwrap_or(&[]), true)?;
+                    link_named_scopes(conn, &realm_row, &client, repr.optional_client_scopes.as_deref().unwrap_or(&[]), false)?;
+                }
+            }
+            client_rules::sync_service_account(conn, &realm_row, &client, now)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(created(&req, &id))
+}
+
+async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewClients).await?;
+    let realm_id = realm.realm.id.clone();
+    let master = state.master_key.clone();
+    let body = state
+        .db
+        .run(move |conn| {
+            let client = load_client(conn, &realm_id, &id)?;
+            render(conn, &master, &client)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>, payload: web::Payload) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let repr: ClientRepr = read_json(&req, payload).await?;
+    let master = state.master_key.clone();
+    let realm_row = realm.realm.clone();
+    let now = state.now();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let mut client = load_client(conn, &realm_row.id, &id)?;
+            let before = client.client_id.clone();
+            apply(&mut client, &repr)?;
+            if provisioning::is_builtin_client(&before) && client.client_id != before {
+                return Err(AppError::bad_request("Built-in clients cannot be renamed"));
+            }
+            if client.client_id != before && db::clients::find_by_client_id(conn, &realm_row.id, &client.client_id)?.is_some() {
+                return Err(AppError::conflict(format!("Client {} already exists", client.client_id)));
+            }
+            if let Some(secret) = &repr.secret {
+                if client.is_confidential() && secret != "**********" {
+                    check_secret(secret)?;
+                    client_rules::set_secret(&mut client, &master, secret);
+                }
+            }
+            client_rules::ensure_secret(&mut client, &master);
+            db::clients::update(conn, &client)?;
+            client_rules::sync_service_account(conn, &realm_row, &client, now)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let client = load_client(conn, &realm_id, &id)?;
+            if provisioning::is_builtin_client(&client.client_id) {
+                return Err(AppError::bad_request("Built-in clients cannot be deleted"));
+            }
+            // Client roles live in the client's container; remove them with it.
+            for role in db::roles::list_in_container(conn, &client.id, None, 0, i64::MAX)? {
+                db::roles::delete(conn, &role.id)?;
+            }
+            db::clients::delete(conn, &realm_id, &client.id)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+async fn get_secret(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let realm_id = realm.realm.id.clone();
+    let client = state.db.run(move |conn| load_client(conn, &realm_id, &id)).await?;
+    let value = match (&client.secret_encrypted, client.is_confidential()) {
+        (Some(enc), true) => Some(state.master_key.decrypt_string(enc).map_err(AppError::internal)?),
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "type": "secret", "value": value })))
+}
+
+async fn regenerate_secret(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let realm_id = realm.realm.id.clone();
+    let master = state.master_key.clone();
+    let secret = generate_secret();
+    let new_secret = secret.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let mut client = load_client(conn, &realm_id, &id)?;
+            if !client.is_confidential() {
+                return Err(AppError::bad_request("Public and bearer-only clients have no secret"));
+            }
+            client_rules::set_secret(&mut client, &master, &new_secret);
+            db::clients::update(conn, &client)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "type": "secret", "value": secret })))
+}
+
+async fn service_account_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewClients).await?;
+    let realm_id = realm.realm.id.clone();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Value, AppError> {
+            let client = load_client(conn, &realm_id, &id)?;
+            if !client.service_accounts_enabled {
+                return Err(AppError::bad_request("Service account not enabled for the client"));
+            }
+            let user = db::users::find_service_account(conn, &client.id)?
+                .ok_or_else(|| AppError::not_found("Service account user not found"))?;
+            Ok(user_json(&user, Some(&client.client_id)))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn scopes_json(state: &AppState, req: &HttpRequest, realm_name: &str, id: String, default: bool) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(state, req, realm_name, AdminPermission::ViewClients).await?;
+    let realm_id = realm.realm.id.clone();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Vec<Value>, AppError> {
+            let client = load_client(conn, &realm_id, &id)?;
+            let scopes = db::clients::scopes_of(conn, &client.id)?;
+            let list = if default { scopes.default } else { scopes.optional };
+            Ok(list.iter().map(|s| json!({ "id": s.id, "name": s.name })).collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn default_scopes(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    scopes_json(&state, &req, &realm_name, id, true).await
+}
+
+async fn optional_scopes(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    scopes_json(&state, &req, &realm_name, id, false).await
+}
+
+async fn change_scope(state: &AppState, req: &HttpRequest, path: (String, String, String), default: bool, add: bool) -> Result<HttpResponse, AppError> {
+    let (realm_name, id, scope_id) = path;
+    let (_, realm) = admin_realm(state, req, &realm_name, AdminPermission::ManageClients).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let client = load_client(conn, &realm_id, &id)?;
+            let scope = db::scopes::find(conn, &realm_id, &scope_id)?
+                .ok_or_else(|| AppError::not_found("Could not find client scope"))?;
+            if add {
+                db::clients::link_scope(conn, &client.id, &scope.id, default)?;
+            } else {
+                db::clients::unlink_scope(conn, &client.id, &scope.id, default)?;
+            }
+            Ok(())
+        })
+        .await?;
+    invalidate(state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+async fn add_default_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+    change_scope(&state, &req, path.into_inner(), true, true).await
+}
+
+async fn remove_default_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+    change_scope(&state, &req, path.into_inner(), true, false).await
+}
+
+async fn add_optional_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+    change_scope(&state, &req, path.into_inner(), false, true).await
+}
+
+async fn remove_optional_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+    change_scope(&state, &req, path.into_inner(), false, false).await
+}

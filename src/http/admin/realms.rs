@@ -1,0 +1,231 @@
+//! `/admin/realms`: create, list (paged), get, update, delete; signing keys and their rotation.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::repr::{realm_brief_json, realm_json, RealmRepr, REALM_TRANSIENT_FIELDS};
+use super::{admin_realm, created, invalidate, no_content, read_json, Paging};
+use crate::domain::defaults::MASTER_REALM;
+use crate::domain::names::parse_realm_name;
+use crate::domain::KeyStatus;
+use crate::error::AppError;
+use crate::service::authz::AdminPermission;
+use crate::service::provisioning::{self, NewRealm};
+use crate::state::AppState;
+use crate::store::db::{self, DbError};
+
+/// python-keycloak accepts exactly this 409 body for realms (it is Keycloak's).
+const REALM_CONFLICT: &str = "Conflict detected. See logs for details";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/realms", web::get().to(list))
+        .route("/admin/realms", web::post().to(create))
+        .route("/admin/realms/{realm}", web::get().to(get))
+        .route("/admin/realms/{realm}", web::put().to(update))
+        .route("/admin/realms/{realm}", web::delete().to(delete))
+        .route("/admin/realms/{realm}/keys", web::get().to(keys))
+        .route("/admin/realms/{realm}/keys/rotate", web::post().to(rotate_keys));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    brief_representation: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let principal = super::auth::authenticate(&state, &req).await?;
+    let brief = query.brief_representation.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let first = query.paging.first();
+    let max = query.paging.max(i64::MAX.min(10_000));
+    let realms = if principal.is_master_admin() {
+        state.db.run(move |conn| db::realms::list(conn, first, max).map_err(DbError::from)).await?
+    } else {
+        let own = principal.realm_name.clone();
+        state
+            .db
+            .run(move |conn| db::realms::find_by_name(conn, &own).map_err(DbError::from))
+            .await?
+            .into_iter()
+            .skip(first as usize)
+            .collect()
+    };
+    let body: Vec<Value> = realms
+        .iter()
+        .filter(|r| principal.sees_realm(&r.name))
+        .map(|r| if brief { realm_brief_json(r) } else { realm_json(r) })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
+    for (name, value) in [
+        ("accessTokenLifespan", repr.access_token_lifespan),
+        ("ssoSessionIdleTimeout", repr.sso_session_idle_timeout),
+        ("ssoSessionMaxLifespan", repr.sso_session_max_lifespan),
+        ("refreshTokenLifespan", repr.refresh_token_lifespan),
+    ] {
+        if value.is_some_and(|v| v <= 0 || v > 10 * 365 * 24 * 3600) {
+            return Err(AppError::bad_request(format!("{name} must be a positive number of seconds")));
+        }
+    }
+    Ok(())
+}
+
+fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {
+    repr.other
+        .iter()
+        .filter(|(k, _)| !REALM_TRANSIENT_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, AppError> {
+    let principal = super::auth::authenticate(&state, &req).await?;
+    if !principal.may_create_realms() {
+        return Err(AppError::Forbidden);
+    }
+    let repr: RealmRepr = read_json(&req, payload).await?;
+    let name = parse_realm_name(repr.realm.as_deref().unwrap_or(""))
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    check_lifespans(&repr)?;
+    let spec = NewRealm {
+        name: name.clone(),
+        display_name: repr.display_name.clone(),
+        enabled: repr.enabled.unwrap_or(true),
+        access_token_lifespan: repr.access_token_lifespan,
+        sso_session_idle_timeout: repr.sso_session_idle_timeout,
+        sso_session_max_lifespan: repr.sso_session_max_lifespan,
+        refresh_token_lifespan: repr.refresh_token_lifespan,
+        attributes: settings_attributes(&repr),
+    };
+    // Key generation is CPU work: off the async workers, and outside the transaction.
+    let master = state.master_key.clone();
+    let key = web::block(move || crate::service::keys::new_key(&master))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let now = state.now();
+    let result = state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            use diesel::Connection;
+            Ok(conn.transaction(|conn| provisioning::create_realm(conn, spec, key, now)))
+        })
+        .await?;
+    let realm = result.map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))?;
+    invalidate(&state, &realm.name).await;
+    tracing::info!(realm = %realm.name, "realm created");
+    Ok(created(&req, &realm.name))
+}
+
+async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewRealm).await?;
+    Ok(HttpResponse::Ok().json(realm_json(&realm.realm)))
+}
+
+async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, AppError> {
+    let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    let repr: RealmRepr = read_json(&req, payload).await?;
+    check_lifespans(&repr)?;
+    let mut realm = runtime.realm.clone();
+    let old_name = realm.name.clone();
+    if let Some(new_name) = &repr.realm {
+        let new_name = parse_realm_name(new_name).map_err(|e| AppError::bad_request(e.to_string()))?;
+        if new_name != realm.name && realm.name == MASTER_REALM {
+            return Err(AppError::bad_request("The master realm cannot be renamed"));
+        }
+        realm.name = new_name;
+    }
+    if let Some(v) = repr.display_name.clone() {
+        realm.display_name = Some(v);
+    }
+    if let Some(v) = repr.enabled {
+        if !v && realm.name == MASTER_REALM {
+            return Err(AppError::bad_request("The master realm cannot be disabled"));
+        }
+        realm.enabled = v;
+    }
+    if let Some(v) = repr.access_token_lifespan {
+        realm.access_token_lifespan = v;
+    }
+    if let Some(v) = repr.sso_session_idle_timeout {
+        realm.sso_session_idle_timeout = v;
+    }
+    if let Some(v) = repr.sso_session_max_lifespan {
+        realm.sso_session_max_lifespan = v;
+    }
+    if let Some(v) = repr.refresh_token_lifespan {
+        realm.refresh_token_lifespan = v;
+    }
+    if let Some(v) = repr.not_before {
+        realm.not_before = v.max(0);
+    }
+    realm.attributes.extend(settings_attributes(&repr));
+    let to_store = realm.clone();
+    let result = state.db.run(move |conn| Ok::<_, DbError>(db::realms::update(conn, &to_store))).await?;
+    result.map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))?;
+    invalidate(&state, &old_name).await;
+    if realm.name != old_name {
+        invalidate(&state, &realm.name).await;
+    }
+    Ok(no_content())
+}
+
+async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    if runtime.realm.name == MASTER_REALM {
+        return Err(AppError::bad_request("The master realm cannot be deleted"));
+    }
+    let id = runtime.realm.id.clone();
+    state.db.transaction(move |conn| db::realms::delete(conn, &id).map_err(DbError::from)).await?;
+    invalidate(&state, &runtime.realm.name).await;
+    Ok(no_content())
+}
+
+/// Keycloak's `KeysMetadataRepresentation`.
+async fn keys(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ViewRealm).await?;
+    let realm_id = runtime.realm.id.clone();
+    let records = state.db.run(move |conn| db::keys::list_for_realm(conn, &realm_id).map_err(DbError::from)).await?;
+    let now = state.now();
+    let active = records.iter().find(|k| k.status == KeyStatus::Active).map(|k| k.kid.clone());
+    let keys: Vec<Value> = records
+        .iter()
+        .filter(|k| k.status == KeyStatus::Active || k.verify_until.is_none_or(|u| u > now))
+        .map(|k| {
+            json!({
+                "kid": k.kid,
+                "algorithm": k.algorithm,
+                "type": "RSA",
+                "use": "SIG",
+                "status": if k.status == KeyStatus::Active { "ACTIVE" } else { "PASSIVE" },
+                "publicKey": k.public_key_pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>(),
+                "validTo": k.verify_until.map(|u| u * 1000),
+                "createdAt": k.created_at * 1000,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "active": { "RS256": active }, "keys": keys })))
+}
+
+/// Nexus extension: rotate the realm's signing key now.
+async fn rotate_keys(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    let master = state.master_key.clone();
+    let key = web::block(move || crate::service::keys::new_key(&master))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let realm = runtime.realm.clone();
+    let now = state.now();
+    let record = state
+        .db
+        .transaction(move |conn| crate::service::keys::rotate(conn, &realm, key, now).map_err(DbError::from))
+        .await?;
+    invalidate(&state, &runtime.realm.name).await;
+    Ok(HttpResponse::Ok().json(json!({ "kid": record.kid, "algorithm": record.algorithm, "status": "ACTIVE" })))
+}

@@ -1,0 +1,5 @@
+//! Admin endpoints: users.
+
+use actix_web::web;
+
+pub fn routes(_cfg: &mut web::ServiceConfig) {}

@@ -1,0 +1,16 @@
+//! actix only: routes, request reading, middleware. Handlers parse, call one service, render.
+
+pub mod admin;
+pub mod body;
+pub mod middleware;
+pub mod ops;
+pub mod protocol;
+
+use actix_web::web;
+
+/// Every route of the server.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    ops::routes(cfg);
+    protocol::routes(cfg);
+    admin::routes(cfg);
+}

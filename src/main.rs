@@ -1,0 +1,85 @@
+//! The `nexus` command: `serve` (default), `migrate`, `keys rotate`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use nexus::config::{Cli, Command, KeysCommand, Settings};
+use nexus::startup::{self, Application};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    // A config file named by --config/NEXUS_CONFIG fills the environment before the real parse.
+    if let Some(path) = config_file_from_args() {
+        if let Err(e) = nexus::config::load_config_file(&path) {
+            eprintln!("nexus: cannot read config file {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let cli = Cli::parse();
+    init_tracing(&cli.settings);
+    let runtime = match actix_web::rt::System::new().block_on(async { run(cli).await }) {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(e) => e,
+    };
+    eprintln!("nexus: {runtime:#}");
+    ExitCode::FAILURE
+}
+
+fn config_file_from_args() -> Option<std::path::PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            return args.next().map(Into::into);
+        }
+        if let Some(v) = arg.strip_prefix("--config=") {
+            return Some(v.into());
+        }
+    }
+    std::env::var_os("NEXUS_CONFIG").map(Into::into)
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(cli.settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            startup::open_database(&cli.settings)?;
+            println!("migrations applied");
+        }
+        Command::Keys { action: KeysCommand::Rotate { realm } } => rotate(&cli.settings, &realm).await?,
+    }
+    Ok(())
+}
+
+async fn rotate(settings: &Settings, realm_name: &str) -> anyhow::Result<()> {
+    use nexus::clock::{Clock, SystemClock};
+    use nexus::store::db;
+    let database = startup::open_database(settings)?;
+    let master = startup::load_master_key(settings)?;
+    let now = SystemClock.now();
+    let realm = database
+        .blocking(|conn| db::realms::find_by_name(conn, realm_name).map_err(db::DbError::from))?
+        .ok_or_else(|| anyhow::anyhow!("realm `{realm_name}` does not exist"))?;
+    let key = nexus::service::keys::new_key(&master)?;
+    let record = database.blocking(|conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| nexus::service::keys::rotate(conn, &realm, key, now)).map_err(db::DbError::from)
+    })?;
+    // Running nodes drop their cached keys now (with Redis) or within a minute (embedded store).
+    let ephemeral = startup::open_ephemeral(settings).await?;
+    ephemeral.publish_invalidation(realm_name).await?;
+    println!("realm {realm_name}: new signing key {}", record.kid);
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The protocol: token grants, client authentication, claims, discovery, RFC 6749 errors.
+
+pub mod bearer;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod grants;
+pub mod params;
+pub mod registrar;
+pub mod tokens;
+
+pub use error::OAuthError;

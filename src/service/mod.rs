@@ -1,0 +1,15 @@
+//! Use cases: the rules of `domain` applied over `store`, one function per thing an admin or a
+//! protocol endpoint does. Database work here runs inside `Db::run`/`Db::transaction` closures.
+
+pub mod authz;
+pub mod clients;
+pub mod keys;
+pub mod provisioning;
+pub mod realm_cache;
+pub mod roles;
+pub mod users;
+
+/// A new random id (uuid v4), the form of every internal id, as in Keycloak.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,205 @@
+//! The hot path's view of a realm: its settings, decrypted signing key, JWKS and clients, read on
+//! every token request and so kept in memory.
+//!
+//! Invalidation: every write in a realm evicts that realm here at once and publishes its name on the
+//! ephemeral store's invalidation channel, which every node (through Redis) also evicts on. A load
+//! that raced with an invalidation is not cached (generation check). Entries also expire after
+//! `MAX_AGE`, which bounds staleness from writers that cannot publish (a CLI on an embedded store).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde_json::json;
+
+use crate::clock::Clock;
+use crate::crypto::keys::LoadedKey;
+use crate::crypto::secrets::MasterKey;
+use crate::domain::roles::EffectiveRoles;
+use crate::domain::scopes::ClientScopes;
+use crate::domain::{Client, KeyStatus, Realm, User};
+use crate::store::db::{self, Db};
+use crate::store::ephemeral::EphemeralStore;
+
+const MAX_AGE: Duration = Duration::from_secs(60);
+
+/// Everything the token endpoint needs of a realm, parsed once.
+pub struct RealmRuntime {
+    pub realm: Realm,
+    pub issuer: String,
+    /// Published keys, the active (signing) key first.
+    pub keys: Vec<LoadedKey>,
+    /// The serialized JWKS document.
+    pub jwks: String,
+    clients: RwLock<HashMap<String, Arc<ClientRuntime>>>,
+    loaded_at: Instant,
+}
+
+impl RealmRuntime {
+    pub fn signing_key(&self) -> Option<&LoadedKey> {
+        self.keys.first().filter(|k| k.status == KeyStatus::Active && k.signer.is_some())
+    }
+}
+
+/// A client with what token issuance needs of it.
+pub struct ClientRuntime {
+    pub client: Client,
+    pub scopes: ClientScopes,
+    pub service_account: Option<ServiceAccount>,
+}
+
+pub struct ServiceAccount {
+    pub user: User,
+    pub roles: EffectiveRoles,
+}
+
+pub struct RealmCache {
+    realms: RwLock<HashMap<String, Arc<RealmRuntime>>>,
+    generation: AtomicU64,
+    db: Db,
+    master: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+    public_url: String,
+}
+
+impl RealmCache {
+    pub fn new(db: Db, master: Arc<MasterKey>, clock: Arc<dyn Clock>, public_url: String) -> Self {
+        Self { realms: RwLock::new(HashMap::new()), generation: AtomicU64::new(0), db, master, clock, public_url }
+    }
+
+    pub fn issuer_for(&self, realm_name: &str) -> String {
+        format!("{}/realms/{}", self.public_url, realm_name)
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The realm by name, from memory or loaded; `None` when it does not exist.
+    pub async fn realm(&self, name: &str) -> anyhow::Result<Option<Arc<RealmRuntime>>> {
+        if let Some(hit) = self.realms.read().get(name) {
+            if hit.loaded_at.elapsed() < MAX_AGE {
+                return Ok(Some(hit.clone()));
+            }
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let owned = name.to_owned();
+        let loaded = self
+            .db
+            .run(move |conn| -> Result<_, db::DbError> {
+                let Some(realm) = db::realms::find_by_name(conn, &owned)? else {
+                    return Ok(None);
+                };
+                let keys = db::keys::list_for_realm(conn, &realm.id)?;
+                Ok(Some((realm, keys)))
+            })
+            .await?;
+        let Some((realm, records)) = loaded else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let mut keys = Vec::with_capacity(records.len());
+        for record in &records {
+            let key = LoadedKey::load(record, &self.master)?;
+            if key.is_published(now) {
+                keys.push(key);
+            }
+        }
+        keys.sort_by_key(|k| k.status != KeyStatus::Active);
+        let jwks = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() }).to_string();
+        let runtime = Arc::new(RealmRuntime {
+            issuer: self.issuer_for(&realm.name),
+            realm,
+            keys,
+            jwks,
+            clients: RwLock::new(HashMap::new()),
+            loaded_at: Instant::now(),
+        });
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.realms.write().insert(name.to_owned(), runtime.clone());
+        }
+        Ok(Some(runtime))
+    }
+
+    /// A client of the realm by its public `clientId`, with scopes and service account.
+    pub async fn client(&self, realm: &RealmRuntime, client_id: &str) -> anyhow::Result<Option<Arc<ClientRuntime>>> {
+        if let Some(hit) = realm.clients.read().get(client_id) {
+            return Ok(Some(hit.clone()));
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let realm_id = realm.realm.id.clone();
+        let owned = client_id.to_owned();
+        let loaded = self
+            .db
+            .run(move |conn| -> Result<_, db::DbError> {
+                let Some(client) = db::clients::find_by_client_id(conn, &realm_id, &owned)? else {
+                    return Ok(None);
+                };
+                let scopes = db::clients::scopes_of(conn, &client.id)?;
+                let service_account = if client.service_accounts_enabled {
+                    match db::users::find_service_account(conn, &client.id)? {
+                        Some(user) => {
+                            let roles = super::roles::effective_roles_of(conn, &realm_id, &user.id)?;
+                            Some(ServiceAccount { user, roles })
+                        }
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                Ok(Some(ClientRuntime { client, scopes, service_account }))
+            })
+            .await?;
+        let Some(runtime) = loaded.map(Arc::new) else {
+            return Ok(None);
+        };
+        if self.generation.load(Ordering::SeqCst) == generation {
+            realm.clients.write().insert(client_id.to_owned(), runtime.clone());
+        }
+        Ok(Some(runtime))
+    }
+
+    /// Evicts a realm on this node only.
+    pub fn evict(&self, realm_name: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.realms.write().remove(realm_name);
+    }
+
+    /// Evicts a realm here and on every other node.
+    pub async fn invalidate(&self, ephemeral: &EphemeralStore, realm_name: &str) {
+        self.evict(realm_name);
+        if let Err(e) = ephemeral.publish_invalidation(realm_name).await {
+            // Other nodes still converge within MAX_AGE.
+            tracing::warn!(error = %e, "could not publish a cache invalidation");
+        }
+    }
+
+    /// Applies invalidations published by any node, for as long as the server runs.
+    pub fn spawn_listener(self: &Arc<Self>, ephemeral: &EphemeralStore) {
+        let mut receiver = ephemeral.invalidations();
+        let cache = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(realm_name) => match cache.upgrade() {
+                        Some(cache) => cache.evict(&realm_name),
+                        None => break,
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Missed messages: drop everything rather than risk staleness.
+                        match cache.upgrade() {
+                            Some(cache) => {
+                                cache.generation.fetch_add(1, Ordering::SeqCst);
+                                cache.realms.write().clear();
+                            }
+                            None => break,
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,27 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::crypto::secrets::MasterKey;
+use crate::metrics::Metrics;
+use crate::service::realm_cache::RealmCache;
+use crate::store::db::Db;
+use crate::store::ephemeral::EphemeralStore;
+
+pub struct AppState {
+    pub db: Db,
+    pub ephemeral: EphemeralStore,
+    pub master_key: Arc<MasterKey>,
+    pub realms: Arc<RealmCache>,
+    pub clock: Arc<dyn Clock>,
+    /// Base URL without a trailing slash; issuers are `{public_url}/realms/{name}`.
+    pub public_url: String,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
