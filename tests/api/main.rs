@@ -1,1 +1,5 @@
+//! One integration test binary; a file per surface. Runs once per storage stack (see helpers.rs).
 
+mod helpers;
+
+mod smoke;
