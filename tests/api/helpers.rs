@@ -1,8 +1,8 @@
 //! The test harness: `spawn_app()` starts a real nexus on a random loopback port, on the storage
-#![allow(dead_code)]
 //! stack this run is for (SQLite + in-process store by default; PostgreSQL + Redis when
 //! `NEXUS_TEST_DATABASE_URL` / `NEXUS_TEST_REDIS_URL` are set by `scripts/test.sh`).
 
+#![allow(dead_code)]
 use std::path::PathBuf;
 use std::sync::Arc;
 
