@@ -28,7 +28,9 @@ pub struct SettableClock {
 
 impl Default for SettableClock {
     fn default() -> Self {
-        Self { now: Arc::new(AtomicI64::new(SystemClock.now())) }
+        Self {
+            now: Arc::new(AtomicI64::new(SystemClock.now())),
+        }
     }
 }
 

@@ -101,7 +101,10 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
             .field("bootstrap_admin_username", &self.bootstrap_admin_username)
-            .field("bootstrap_admin_password", &self.bootstrap_admin_password.as_ref().map(|_| "[redacted]"))
+            .field(
+                "bootstrap_admin_password",
+                &self.bootstrap_admin_password.as_ref().map(|_| "[redacted]"),
+            )
             .field("master_key", &self.master_key.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
@@ -134,7 +137,10 @@ impl Settings {
     }
 
     pub fn master_key_secret(&self) -> Option<SecretString> {
-        self.master_key.as_ref().filter(|k| !k.trim().is_empty()).map(|k| SecretString::from(k.clone()))
+        self.master_key
+            .as_ref()
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| SecretString::from(k.clone()))
     }
 }
 

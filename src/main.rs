@@ -40,7 +40,9 @@ fn config_file_from_args() -> Option<std::path::PathBuf> {
 
 fn init_tracing(settings: &Settings) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.log_format == "json" {
         builder.json().init();
     } else {
@@ -58,7 +60,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             startup::open_database(&cli.settings)?;
             println!("migrations applied");
         }
-        Command::Keys { action: KeysCommand::Rotate { realm } } => rotate(&cli.settings, &realm).await?,
+        Command::Keys {
+            action: KeysCommand::Rotate { realm },
+        } => rotate(&cli.settings, &realm).await?,
     }
     Ok(())
 }
@@ -74,8 +78,9 @@ async fn rotate(settings: &Settings, realm_name: &str) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("realm `{realm_name}` does not exist"))?;
     let key = nexus::service::keys::new_key(&master)?;
     let record = database.blocking(|conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| nexus::service::keys::rotate(conn, &realm, key, now)).map_err(db::DbError::from)
+        db::write_transaction(conn, |conn| {
+            nexus::service::keys::rotate(conn, &realm, key, now).map_err(db::DbError::from)
+        })
     })?;
     // Running nodes drop their cached keys now (with Redis) or within a minute (embedded store).
     let ephemeral = startup::open_ephemeral(settings).await?;

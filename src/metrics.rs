@@ -26,7 +26,10 @@ impl Metrics {
         )
         .expect("valid metric");
         let tokens_issued = IntCounterVec::new(
-            Opts::new("nexus_tokens_issued_total", "Access tokens issued by grant type and realm"),
+            Opts::new(
+                "nexus_tokens_issued_total",
+                "Access tokens issued by grant type and realm",
+            ),
             &["grant_type", "realm"],
         )
         .expect("valid metric");
@@ -37,7 +40,12 @@ impl Metrics {
         ] {
             registry.register(collector).expect("metric registered once");
         }
-        Self { registry, requests, latency, tokens_issued }
+        Self {
+            registry,
+            requests,
+            latency,
+            tokens_issued,
+        }
     }
 
     pub fn render(&self) -> String {

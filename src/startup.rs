@@ -27,7 +27,8 @@ pub struct Application {
 /// Opens and migrates the configured database.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let location = DatabaseLocation::parse(&settings.effective_database_url())?;
-    let db = Db::connect(location.clone()).with_context(|| format!("cannot open the database {}", location.redacted()))?;
+    let db =
+        Db::connect(location.clone()).with_context(|| format!("cannot open the database {}", location.redacted()))?;
     db.migrate().context("database migrations failed")?;
     Ok(db)
 }
@@ -45,7 +46,11 @@ pub async fn open_ephemeral(settings: &Settings) -> anyhow::Result<EphemeralStor
             if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
                 anyhow::bail!("NEXUS_REDIS_URL must start with redis:// or rediss://");
             }
-            EphemeralStore::Redis(RedisStore::connect(url, &settings.redis_key_prefix).await.context("cannot connect to Redis")?)
+            EphemeralStore::Redis(
+                RedisStore::connect(url, &settings.redis_key_prefix)
+                    .await
+                    .context("cannot connect to Redis")?,
+            )
         }
         None => EphemeralStore::Memory(MemoryStore::new()),
     })
@@ -67,8 +72,9 @@ fn bootstrap(db: &Db, master: &MasterKey, settings: &Settings, now: i64) -> anyh
     let key = keys::new_key(master)?;
     let hash = password::hash_password(&password_text);
     let created = db.blocking(|conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| provisioning::bootstrap(conn, key, &username, hash, now)).map_err(db::DbError::from)
+        db::write_transaction(conn, |conn| {
+            provisioning::bootstrap(conn, key, &username, hash, now).map_err(db::DbError::from)
+        })
     })?;
     if let Some(username) = created {
         tracing::info!(%username, "created realm master and its administrator");
@@ -92,7 +98,8 @@ impl Application {
         bootstrap(&db, &master, &settings, clock.now())?;
         let ephemeral = open_ephemeral(&settings).await?;
 
-        let listener = TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener =
+            TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let address = listener.local_addr()?;
         let public_url = settings
             .public_url
@@ -102,7 +109,12 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        let realms = Arc::new(RealmCache::new(db.clone(), master.clone(), clock.clone(), public_url.clone()));
+        let realms = Arc::new(RealmCache::new(
+            db.clone(),
+            master.clone(),
+            clock.clone(),
+            public_url.clone(),
+        ));
         realms.spawn_listener(&ephemeral);
         let state = web::Data::new(AppState {
             db,
@@ -115,28 +127,33 @@ impl Application {
         });
 
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(web::PayloadConfig::new(crate::http::body::MAX_BODY))
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    crate::error::AppError::bad_request(format!("Invalid query parameters: {err}")).into()
-                }))
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    crate::error::AppError::bad_request(format!("Invalid path: {err}")).into()
-                }))
-                .wrap(from_fn(crate::http::middleware::observe))
-                .configure(crate::http::routes)
-                .default_service(web::to(not_found))
-        })
-        .listen(listener)?
-        .shutdown_timeout(5);
+        let mut server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(app_state.clone())
+                    .app_data(web::PayloadConfig::new(crate::http::body::MAX_BODY))
+                    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                        crate::error::AppError::bad_request(format!("Invalid query parameters: {err}")).into()
+                    }))
+                    .app_data(web::PathConfig::default().error_handler(|err, _| {
+                        crate::error::AppError::bad_request(format!("Invalid path: {err}")).into()
+                    }))
+                    .wrap(from_fn(crate::http::middleware::observe))
+                    .configure(crate::http::routes)
+                    .default_service(web::to(not_found))
+            })
+            .listen(listener)?
+            .shutdown_timeout(5);
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
         let server = server.run();
         tracing::info!(%address, issuer_base = %state.public_url, "nexus listening");
-        Ok(Self { port: address.port(), server, state })
+        Ok(Self {
+            port: address.port(),
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

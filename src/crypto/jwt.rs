@@ -53,3 +53,78 @@ pub fn verify<'a>(token: &str, keys: impl IntoIterator<Item = &'a LoadedKey>) ->
     let (payload, _header) = jwt::decode_with_verifier(token, verifier).map_err(|_| JwtError::BadSignature)?;
     Ok(payload.claims_set().clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::{generate_rsa_key, LoadedKey};
+    use crate::crypto::secrets::MasterKey;
+    use crate::domain::{KeyStatus, SigningKeyRecord};
+    use serde_json::json;
+
+    fn loaded_key() -> LoadedKey {
+        let master = MasterKey::from_hex(&secrecy::SecretString::from("33".repeat(32))).expect("key");
+        let key = generate_rsa_key(&master).expect("generate");
+        let record = SigningKeyRecord {
+            kid: key.kid,
+            realm_id: "r".into(),
+            algorithm: "RS256".into(),
+            public_key_pem: key.public_key_pem,
+            private_key_encrypted: key.private_key_encrypted,
+            status: KeyStatus::Active,
+            created_at: 0,
+            retired_at: None,
+            verify_until: None,
+        };
+        LoadedKey::load(&record, &master).expect("load")
+    }
+
+    #[test]
+    fn signed_tokens_verify_and_carry_the_kid() {
+        let key = loaded_key();
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!("u1"));
+        let token = sign(claims, key.signer.as_ref().expect("signer"), "JWT").expect("signs");
+        assert_eq!(peek_kid(&token).as_deref(), Some(key.kid.as_str()));
+        let verified = verify(&token, [&key]).expect("verifies");
+        assert_eq!(verified["sub"], "u1");
+        let mut tampered = token.clone();
+        tampered.replace_range(tampered.len() - 4.., "AAAA");
+        assert!(verify(&tampered, [&key]).is_err());
+    }
+
+    /// `cargo test --release signing_rate -- --ignored --nocapture`: signs per second in-process.
+    #[test]
+    #[ignore]
+    fn signing_rate() {
+        let key = loaded_key();
+        let signer = key.signer.as_ref().expect("signer");
+        let started = std::time::Instant::now();
+        let n = 2000;
+        for i in 0..n {
+            let mut claims = Map::new();
+            claims.insert("sub".into(), json!(i.to_string()));
+            sign(claims, signer, "JWT").expect("signs");
+        }
+        println!(
+            "josekit RS256: {:.0} signs/s on one thread",
+            n as f64 / started.elapsed().as_secs_f64()
+        );
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for i in 0..n {
+                        let mut claims = Map::new();
+                        claims.insert("sub".into(), json!(i.to_string()));
+                        sign(claims, signer, "JWT").expect("signs");
+                    }
+                });
+            }
+        });
+        println!(
+            "josekit RS256: {:.0} signs/s on two threads",
+            2.0 * n as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -30,7 +30,11 @@ pub fn generate_rsa_key(master: &MasterKey) -> Result<GeneratedKey, KeyError> {
     let public_key_pem = String::from_utf8_lossy(&pair.to_pem_public_key()).into_owned();
     let private_pem = pair.to_pem_private_key();
     let kid = key_id(&pair);
-    Ok(GeneratedKey { kid, public_key_pem, private_key_encrypted: master.encrypt(&private_pem) })
+    Ok(GeneratedKey {
+        kid,
+        public_key_pem,
+        private_key_encrypted: master.encrypt(&private_pem),
+    })
 }
 
 /// The kid is the RFC 7638 thumbprint of the public key: stable and unique per key.

@@ -58,7 +58,10 @@ impl MasterKey {
     /// Reads `master.key` from the data dir, creating it (mode 0600) on first start.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, SecretError> {
         let path = data_dir.join(MASTER_KEY_FILE);
-        let io_err = |source| SecretError::KeyFile { path: path.display().to_string(), source };
+        let io_err = |source| SecretError::KeyFile {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(&path) {
             Ok(contents) => Self::from_hex(&SecretString::from(contents)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -78,9 +81,7 @@ impl MasterKey {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         // Encryption with a fresh random nonce and an in-memory buffer cannot fail.
-        let ciphertext = cipher
-            .encrypt(Nonce::from_slice(&nonce), plaintext)
-            .unwrap_or_default();
+        let ciphertext = cipher.encrypt(Nonce::from_slice(&nonce), plaintext).unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
         format!("{CIPHERTEXT_PREFIX}{}", STANDARD.encode(out))
@@ -94,7 +95,9 @@ impl MasterKey {
         }
         let (nonce, ciphertext) = raw.split_at(12);
         let cipher = Aes256Gcm::new(self.encryption.expose_secret().into());
-        cipher.decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| SecretError::Decrypt)
+        cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| SecretError::Decrypt)
     }
 
     pub fn decrypt_string(&self, stored: &str) -> Result<String, SecretError> {
@@ -103,7 +106,8 @@ impl MasterKey {
 
     /// Keyed hash (hex) of a high-entropy secret: fast to check, useless without the master key.
     pub fn keyed_hash(&self, secret: &[u8]) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.hashing.expose_secret()).expect("HMAC takes any key length");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.hashing.expose_secret()).expect("HMAC takes any key length");
         mac.update(secret);
         hex::encode(mac.finalize().into_bytes())
     }
@@ -125,7 +129,11 @@ fn derive(root: &[u8; 32], label: &[u8]) -> [u8; 32] {
 fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents)
 }
 

@@ -17,7 +17,10 @@ pub enum NameError {
 pub fn parse_realm_name(name: &str) -> Result<String, NameError> {
     let name = name.trim();
     check_len("realm", name)?;
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Err(NameError::BadCharacters("realm"));
     }
     Ok(name.to_owned())

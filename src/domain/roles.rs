@@ -45,7 +45,10 @@ pub fn effective_roles<'a>(
     for role in roles {
         if role.client_role {
             if let Some(client_id) = client_id_of.get(&role.container_id) {
-                out.clients.entry(client_id.clone()).or_default().insert(role.name.clone());
+                out.clients
+                    .entry(client_id.clone())
+                    .or_default()
+                    .insert(role.name.clone());
             }
         } else {
             out.realm.insert(role.name.clone());

@@ -57,7 +57,10 @@ pub fn negotiate(requested: Option<&str>, scopes: &ClientScopes) -> Result<Grant
         parts.push("openid".to_owned());
     }
     parts.extend(in_token);
-    Ok(GrantedScopes { names, scope_param: parts.join(" ") })
+    Ok(GrantedScopes {
+        names,
+        scope_param: parts.join(" "),
+    })
 }
 
 #[cfg(test)]

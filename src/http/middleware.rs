@@ -10,7 +10,10 @@ use actix_web::web;
 
 use crate::state::AppState;
 
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     // The route pattern, not the path: bounded label values.
@@ -33,8 +36,16 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Resul
     }
     if let Some(state) = state {
         let status = res.status().as_u16().to_string();
-        state.metrics.requests.with_label_values(&[&method, &route, &status]).inc();
-        state.metrics.latency.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
+        state
+            .metrics
+            .requests
+            .with_label_values(&[&method, &route, &status])
+            .inc();
+        state
+            .metrics
+            .latency
+            .with_label_values(&[&method, &route])
+            .observe(started.elapsed().as_secs_f64());
     }
     Ok(res)
 }

@@ -13,10 +13,37 @@ use crate::service::realm_cache::RealmRuntime;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/realms/{realm}", web::get().to(realm_info))
-        .route("/realms/{realm}/.well-known/openid-configuration", web::get().to(openid_configuration))
-        .route("/realms/{realm}/protocol/openid-connect/certs", web::get().to(certs))
-        .route("/realms/{realm}/protocol/openid-connect/token", web::post().to(token));
+    cfg.service(
+        web::resource("/realms/{realm}")
+            .route(web::get().to(realm_info))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource("/realms/{realm}/.well-known/openid-configuration")
+            .route(web::get().to(openid_configuration))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource("/realms/{realm}/protocol/openid-connect/certs")
+            .route(web::get().to(certs))
+            .default_service(web::to(method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource("/realms/{realm}/protocol/openid-connect/token")
+            .route(web::post().to(token))
+            .default_service(web::to(method_not_allowed("POST"))),
+    );
+}
+
+/// 405 with `Allow` for a known protocol path used with another method (not the app's 404).
+fn method_not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        std::future::ready(
+            HttpResponse::MethodNotAllowed()
+                .insert_header(("Allow", allow))
+                .json(json!({ "error": "invalid_request", "error_description": "HTTP 405 Method Not Allowed" })),
+        )
+    }
 }
 
 /// 404 in Keycloak's shape for a realm that does not exist.
@@ -73,7 +100,12 @@ async fn certs(state: web::Data<AppState>, path: web::Path<String>) -> HttpRespo
 }
 
 #[tracing::instrument(skip_all, fields(realm = %path.as_str(), grant_type))]
-async fn token(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> HttpResponse {
+async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> HttpResponse {
     let realm = match resolve_realm(&state, &path).await {
         Ok(r) => r,
         Err(resp) => return resp,
@@ -81,7 +113,11 @@ async fn token(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Str
     match token_inner(&state, &realm, &req, payload).await {
         Ok((response, grant)) => {
             tracing::Span::current().record("grant_type", grant);
-            state.metrics.tokens_issued.with_label_values(&[grant, &realm.realm.name]).inc();
+            state
+                .metrics
+                .tokens_issued
+                .with_label_values(&[grant, &realm.realm.name])
+                .inc();
             HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .insert_header(("Pragma", "no-cache"))
@@ -101,7 +137,9 @@ async fn token_inner(
     payload: web::Payload,
 ) -> Result<(crate::oauth::tokens::TokenResponse, &'static str), OAuthError> {
     if body::media_type(req).as_deref() != Some("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request("Content-Type must be application/x-www-form-urlencoded"));
+        return Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
     }
     let bytes = body::read_limited(payload).await.map_err(|e| match e {
         BodyError::TooLarge => OAuthError::invalid_request("Request body too large"),

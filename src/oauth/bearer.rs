@@ -46,7 +46,9 @@ pub async fn verify_access_token(cache: &RealmCache, token: &str, now: i64) -> O
 /// The token of an `Authorization: Bearer …` header value.
 pub fn bearer_token(header: Option<&str>) -> Option<&str> {
     let value = header?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
     let token = token.trim();
     (!token.is_empty()).then_some(token)
 }

@@ -11,7 +11,7 @@ use super::params::FormParams;
 use super::registrar::ClientRegistrar;
 use super::OAuthError;
 use crate::crypto::secrets::MasterKey;
-use crate::domain::names::MAX_NAME_LEN;
+use crate::domain::names::{parse_client_id, MAX_NAME_LEN};
 use crate::service::realm_cache::{ClientRuntime, RealmCache, RealmRuntime};
 
 /// Credentials from an `Authorization: Basic` header (RFC 6749 §2.3.1: form-urlencoded parts).
@@ -35,7 +35,10 @@ pub fn parse_basic(header: Option<&str>) -> Result<Option<BasicCredentials>, OAu
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    Ok(Some(BasicCredentials { client_id: decode(id), secret: decode(secret) }))
+    Ok(Some(BasicCredentials {
+        client_id: decode(id),
+        secret: decode(secret),
+    }))
 }
 
 /// Authenticates the calling client; returns it with what issuance needs.
@@ -54,7 +57,9 @@ pub async fn authenticate_client(
         }
         (Some(b), None) => {
             if params.get("client_id").is_some_and(|id| id != b.client_id) {
-                return Err(OAuthError::invalid_request("client_id does not match the authenticated client"));
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
             }
             (b.client_id.clone(), Some(b.secret.clone()))
         }
@@ -66,7 +71,9 @@ pub async fn authenticate_client(
         }
     };
     let invalid = || OAuthError::invalid_client("Invalid client or Invalid client credentials", used_basic);
-    if client_id.is_empty() || client_id.len() > MAX_NAME_LEN {
+    // An id no client can have (empty, too long, control characters such as NUL, which PostgreSQL
+    // refuses in text) is refused before it reaches the database.
+    if client_id.is_empty() || client_id.len() > MAX_NAME_LEN || parse_client_id(&client_id).is_err() {
         return Err(invalid());
     }
     let client = cache
@@ -81,12 +88,19 @@ pub async fn authenticate_client(
         return Err(invalid());
     }
     if client.client.bearer_only {
-        return Err(OAuthError::UnauthorizedClient("Bearer-only clients are not allowed to obtain tokens".into()));
+        return Err(OAuthError::UnauthorizedClient(
+            "Bearer-only clients are not allowed to obtain tokens".into(),
+        ));
     }
-    let registrar = ClientRegistrar { client: &client, master };
+    let registrar = ClientRegistrar {
+        client: &client,
+        master,
+    };
     if client.client.is_confidential() && secret.is_none() {
         return Err(invalid());
     }
-    registrar.check(&client_id, secret.as_deref().map(str::as_bytes)).map_err(|_| invalid())?;
+    registrar
+        .check(&client_id, secret.as_deref().map(str::as_bytes))
+        .map_err(|_| invalid())?;
     Ok(client)
 }

@@ -36,7 +36,10 @@ impl OAuthError {
     }
 
     pub fn invalid_client(msg: impl Into<String>, basic: bool) -> Self {
-        Self::InvalidClient { description: msg.into(), basic }
+        Self::InvalidClient {
+            description: msg.into(),
+            basic,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -72,7 +75,9 @@ impl OAuthError {
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidClient { .. } | Self::InvalidUserCredentials(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidClient { .. } | Self::InvalidUserCredentials(_) | Self::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
@@ -81,7 +86,9 @@ impl ResponseError for OAuthError {
 
     fn error_response(&self) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status_code());
-        builder.insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache"));
+        builder
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Pragma", "no-cache"));
         match self {
             Self::InvalidClient { basic: true, .. } => {
                 builder.insert_header(("WWW-Authenticate", r#"Basic realm="nexus", charset="UTF-8""#));

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::client_auth::authenticate_client;
 use super::params::FormParams;
-use super::tokens::{issue_access_token, sign_refresh_token, TokenResponse, TokenSubject};
+use super::tokens::{issue_access_token, sign_refresh_token, RefreshClaims, TokenResponse, TokenSubject};
 use super::OAuthError;
 use crate::crypto::{jwt, password};
 use crate::domain::roles::EffectiveRoles;
@@ -34,7 +34,10 @@ pub async fn token(
         "password" => "password",
         "refresh_token" => "refresh_token",
         other => {
-            return Err(OAuthError::UnsupportedGrantType(format!("Unsupported grant_type: {}", truncate(other))));
+            return Err(OAuthError::UnsupportedGrantType(format!(
+                "Unsupported grant_type: {}",
+                truncate(other)
+            )));
         }
     };
     let client = authenticate_client(&state.realms, &state.master_key, realm, params, authorization).await?;
@@ -63,7 +66,9 @@ fn client_credentials(
     params: &FormParams,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.client.is_confidential() {
-        return Err(OAuthError::UnauthorizedClient("Public client not allowed to retrieve service account".into()));
+        return Err(OAuthError::UnauthorizedClient(
+            "Public client not allowed to retrieve service account".into(),
+        ));
     }
     let account = client
         .service_account
@@ -75,7 +80,11 @@ fn client_credentials(
     }
     let granted = negotiate_scope(client, params)?;
     let now = state.now();
-    let subject = TokenSubject { user: &account.user, roles: &account.roles, is_service_account: true };
+    let subject = TokenSubject {
+        user: &account.user,
+        roles: &account.roles,
+        is_service_account: true,
+    };
     let access = issue_access_token(realm, &client.client, &subject, &granted, None, now)?;
     Ok(TokenResponse {
         access_token: access.token,
@@ -98,10 +107,17 @@ async fn password_grant(
     params: &FormParams,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.client.direct_access_grants_enabled {
-        return Err(OAuthError::UnauthorizedClient("Client not allowed for direct access grants".into()));
+        return Err(OAuthError::UnauthorizedClient(
+            "Client not allowed for direct access grants".into(),
+        ));
     }
     let username = params.require("username")?.to_owned();
     let password_given = params.require("password")?.to_owned();
+    // A name no user can have (control characters such as NUL, which PostgreSQL refuses in text,
+    // or over-long) is wrong credentials, without a database round trip.
+    if crate::domain::names::parse_username(&username).is_err() {
+        return Err(OAuthError::InvalidUserCredentials("Invalid user credentials".into()));
+    }
     let granted = negotiate_scope(client, params)?;
     let realm_id = realm.realm.id.clone();
     let lookup = state
@@ -145,10 +161,10 @@ async fn password_grant(
     if temporary {
         return Err(OAuthError::InvalidGrant("Account is not fully set up".into()));
     }
-    issue_with_refresh(state, realm, client, &user, &roles, &granted, None).await
+    issue_with_refresh(state, realm, client, &user, &roles, &granted).await
 }
 
-/// Issues an access token and a new refresh-token family (or continues `family`).
+/// Issues an access token and a new refresh-token family.
 async fn issue_with_refresh(
     state: &AppState,
     realm: &RealmRuntime,
@@ -156,21 +172,48 @@ async fn issue_with_refresh(
     user: &User,
     roles: &EffectiveRoles,
     granted: &GrantedScopes,
-    family: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.now();
-    let subject = TokenSubject { user, roles, is_service_account: user.service_account_client_id.is_some() };
-    let access = issue_access_token(realm, &client.client, &subject, granted, None, now)?;
+    let (refresh, row) = new_refresh_token(state, realm, client, &user.id, granted, None, now)?;
+    state
+        .db
+        .run(move |conn| db::refresh::insert(conn, &row).map_err(DbError::from))
+        .await
+        .map_err(server_error)?;
+    token_response(realm, client, user, roles, granted, refresh, now)
+}
+
+/// Signs a refresh token of `family` (a new family when `None`) and the row that tracks it.
+fn new_refresh_token(
+    state: &AppState,
+    realm: &RealmRuntime,
+    client: &ClientRuntime,
+    user_id: &str,
+    granted: &GrantedScopes,
+    family: Option<String>,
+    now: i64,
+) -> Result<(String, RefreshTokenRow), OAuthError> {
     let lifespan = realm.realm.refresh_token_lifespan;
     let jti = uuid::Uuid::new_v4().to_string();
-    let refresh = sign_refresh_token(realm, &client.client, user, &jti, &granted.scope_param, None, now, now + lifespan)?;
+    let refresh = sign_refresh_token(
+        realm,
+        &client.client,
+        user_id,
+        &RefreshClaims {
+            jti: &jti,
+            scope: &granted.scope_param,
+            session_id: None,
+            issued_at: now,
+            expires_at: now + lifespan,
+        },
+    )?;
     let row = RefreshTokenRow {
         id: jti,
         token_hash: state.master_key.keyed_hash(refresh.as_bytes()),
         family_id: family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         realm_id: realm.realm.id.clone(),
         client_id: client.client.id.clone(),
-        user_id: user.id.clone(),
+        user_id: user_id.to_owned(),
         scope: granted.scope_param.clone(),
         session_id: None,
         issued_at: now,
@@ -178,11 +221,29 @@ async fn issue_with_refresh(
         rotated: false,
         revoked: false,
     };
-    state.db.run(move |conn| db::refresh::insert(conn, &row).map_err(DbError::from)).await.map_err(server_error)?;
+    Ok((refresh, row))
+}
+
+/// Signs the access token and assembles Keycloak's response around an already stored refresh token.
+fn token_response(
+    realm: &RealmRuntime,
+    client: &ClientRuntime,
+    user: &User,
+    roles: &EffectiveRoles,
+    granted: &GrantedScopes,
+    refresh: String,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let subject = TokenSubject {
+        user,
+        roles,
+        is_service_account: user.service_account_client_id.is_some(),
+    };
+    let access = issue_access_token(realm, &client.client, &subject, granted, None, now)?;
     Ok(TokenResponse {
         access_token: access.token,
         expires_in: access.expires_in,
-        refresh_expires_in: lifespan,
+        refresh_expires_in: realm.realm.refresh_token_lifespan,
         refresh_token: Some(refresh),
         token_type: "Bearer",
         id_token: None,
@@ -193,12 +254,17 @@ async fn issue_with_refresh(
 }
 
 enum RefreshOutcome {
-    Valid(User, EffectiveRoles, String, String),
+    /// The user and their current roles (boxed: the other variants are small).
+    Valid(Box<(User, EffectiveRoles)>),
     Reused,
     Invalid(&'static str),
 }
 
 /// RFC 6749 §6 with rotation: each refresh token works once; presenting a used one revokes its family.
+///
+/// The successor token is signed first, then claimed-and-stored in one transaction: a concurrent
+/// replay either finds the presented token unclaimed (and wins instead), or waits on the claim's
+/// row lock and revokes the family after the successor exists, so the successor dies with it.
 async fn refresh_token_grant(
     state: &AppState,
     realm: &RealmRuntime,
@@ -207,30 +273,54 @@ async fn refresh_token_grant(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?.to_owned();
     // The signature check keeps garbage away from the database.
-    let claims = jwt::verify(&presented, &realm.keys).map_err(|_| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
+    let claims =
+        jwt::verify(&presented, &realm.keys).map_err(|_| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
     if claims.get("iss").and_then(|v| v.as_str()) != Some(realm.issuer.as_str()) {
         return Err(OAuthError::InvalidGrant("Invalid refresh token".into()));
     }
     let hash = state.master_key.keyed_hash(presented.as_bytes());
     let now = state.now();
+    let row = state
+        .db
+        .run(move |conn| db::refresh::find_by_hash(conn, &hash).map_err(DbError::from))
+        .await
+        .map_err(server_error)?
+        .ok_or_else(|| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
+    if row.realm_id != realm.realm.id || row.client_id != client.client.id {
+        return Err(OAuthError::InvalidGrant(
+            "Invalid refresh token. Token client and authorized client don't match".into(),
+        ));
+    }
+    if row.revoked || row.expires_at <= now {
+        return Err(OAuthError::InvalidGrant("Token is not active".into()));
+    }
+    // A refresh may narrow the scope, never widen it.
+    let requested = params.get("scope").unwrap_or(&row.scope).to_owned();
+    let original: std::collections::HashSet<&str> = row.scope.split(' ').collect();
+    if requested.split(' ').any(|s| !s.is_empty() && !original.contains(s)) {
+        return Err(OAuthError::InvalidScope(
+            "Invalid scopes: scope exceeds the original grant".into(),
+        ));
+    }
+    let granted = scopes::negotiate(Some(&requested), &client.scopes)
+        .map_err(|e| OAuthError::InvalidScope(format!("Invalid scopes: {}", e.0)))?;
+    let (refresh, successor) = new_refresh_token(
+        state,
+        realm,
+        client,
+        &row.user_id,
+        &granted,
+        Some(row.family_id.clone()),
+        now,
+    )?;
     let realm_id = realm.realm.id.clone();
-    let client_internal_id = client.client.id.clone();
     let outcome = state
         .db
-        .run(move |conn| -> Result<RefreshOutcome, DbError> {
-            let Some(row) = db::refresh::find_by_hash(conn, &hash)? else {
-                return Ok(RefreshOutcome::Invalid("Invalid refresh token"));
-            };
-            if row.realm_id != realm_id || row.client_id != client_internal_id {
-                return Ok(RefreshOutcome::Invalid("Invalid refresh token. Token client and authorized client don't match"));
-            }
-            if row.revoked {
-                return Ok(RefreshOutcome::Invalid("Token is not active"));
-            }
-            if row.expires_at <= now {
-                return Ok(RefreshOutcome::Invalid("Token is not active"));
-            }
+        .transaction(move |conn| -> Result<RefreshOutcome, DbError> {
             if !db::refresh::claim_rotation(conn, &row.id)? {
+                // A replay. The first update waits for any rotation of this family still holding
+                // a row lock; the second also catches the token such a rotation just added.
+                db::refresh::revoke_family(conn, &row.family_id)?;
                 db::refresh::revoke_family(conn, &row.family_id)?;
                 return Ok(RefreshOutcome::Reused);
             }
@@ -241,23 +331,19 @@ async fn refresh_token_grant(
                 return Ok(RefreshOutcome::Invalid("User disabled"));
             }
             let roles = effective_roles_of(conn, &realm_id, &user.id)?;
-            Ok(RefreshOutcome::Valid(user, roles, row.scope, row.family_id))
+            db::refresh::insert(conn, &successor)?;
+            Ok(RefreshOutcome::Valid(Box::new((user, roles))))
         })
         .await
         .map_err(server_error)?;
     match outcome {
         RefreshOutcome::Invalid(msg) => Err(OAuthError::InvalidGrant(msg.into())),
-        RefreshOutcome::Reused => Err(OAuthError::InvalidGrant("Maximum allowed refresh token reuse exceeded".into())),
-        RefreshOutcome::Valid(user, roles, scope, family) => {
-            // A refresh may narrow the scope, never widen it.
-            let requested = params.get("scope").unwrap_or(&scope).to_owned();
-            let original: std::collections::HashSet<&str> = scope.split(' ').collect();
-            if requested.split(' ').any(|s| !s.is_empty() && !original.contains(s)) {
-                return Err(OAuthError::InvalidScope("Invalid scopes: scope exceeds the original grant".into()));
-            }
-            let granted = scopes::negotiate(Some(&requested), &client.scopes)
-                .map_err(|e| OAuthError::InvalidScope(format!("Invalid scopes: {}", e.0)))?;
-            issue_with_refresh(state, realm, client, &user, &roles, &granted, Some(family)).await
+        RefreshOutcome::Reused => Err(OAuthError::InvalidGrant(
+            "Maximum allowed refresh token reuse exceeded".into(),
+        )),
+        RefreshOutcome::Valid(valid) => {
+            let (user, roles) = *valid;
+            token_response(realm, client, &user, &roles, &granted, refresh, now)
         }
     }
 }

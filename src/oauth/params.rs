@@ -12,8 +12,8 @@ pub struct FormParams {
 
 impl FormParams {
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-            .map_err(|_| OAuthError::invalid_request("Malformed form body"))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("Malformed form body"))?;
         let mut values = HashMap::with_capacity(pairs.len());
         let mut seen = std::collections::HashSet::with_capacity(pairs.len());
         for (name, value) in pairs {
@@ -33,7 +33,8 @@ impl FormParams {
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
     }
 }
 

@@ -33,18 +33,26 @@ impl Registrar for ClientRegistrar<'_> {
             None => return Err(RegistrarError::Unspecified),
         };
         let exact: ExactUrl = chosen.parse().map_err(|_| RegistrarError::Unspecified)?;
-        Ok(BoundClient { client_id: bound.client_id, redirect_uri: Cow::Owned(RegisteredUrl::Exact(exact)) })
+        Ok(BoundClient {
+            client_id: bound.client_id,
+            redirect_uri: Cow::Owned(RegisteredUrl::Exact(exact)),
+        })
     }
 
     fn negotiate(&self, bound: BoundClient, scope: Option<Scope>) -> Result<PreGrant, RegistrarError> {
         let requested = scope.map(|s| s.to_string());
-        let granted = scopes::negotiate(requested.as_deref(), &self.client.scopes).map_err(|_| RegistrarError::Unspecified)?;
+        let granted =
+            scopes::negotiate(requested.as_deref(), &self.client.scopes).map_err(|_| RegistrarError::Unspecified)?;
         let scope: Scope = if granted.scope_param.is_empty() {
             "openid".parse().map_err(|_| RegistrarError::Unspecified)?
         } else {
             granted.scope_param.parse().map_err(|_| RegistrarError::Unspecified)?
         };
-        Ok(PreGrant { client_id: bound.client_id.into_owned(), redirect_uri: bound.redirect_uri.into_owned(), scope })
+        Ok(PreGrant {
+            client_id: bound.client_id.into_owned(),
+            redirect_uri: bound.redirect_uri.into_owned(),
+            scope,
+        })
     }
 
     /// Confidential clients must present their secret; it is compared as a keyed hash in constant time.

@@ -32,14 +32,21 @@ pub fn issue_access_token(
     session_id: Option<&str>,
     now: i64,
 ) -> Result<IssuedAccessToken, OAuthError> {
-    let lifespan = client.access_token_lifespan.unwrap_or(realm.realm.access_token_lifespan);
+    let lifespan = client
+        .access_token_lifespan
+        .unwrap_or(realm.realm.access_token_lifespan);
     let jti = uuid::Uuid::new_v4().to_string();
     let mut claims = Map::with_capacity(24);
     claims.insert("exp".into(), json!(now + lifespan));
     claims.insert("iat".into(), json!(now));
     claims.insert("jti".into(), json!(jti));
     claims.insert("iss".into(), json!(realm.issuer));
-    let audiences: Vec<&String> = subject.roles.clients.keys().filter(|c| *c != &client.client_id).collect();
+    let audiences: Vec<&String> = subject
+        .roles
+        .clients
+        .keys()
+        .filter(|c| *c != &client.client_id)
+        .collect();
     match audiences.as_slice() {
         [] => {}
         [one] => {
@@ -81,7 +88,11 @@ pub fn issue_access_token(
         tracing::error!(error = %e, "signing failed");
         OAuthError::ServerError
     })?;
-    Ok(IssuedAccessToken { token, expires_in: lifespan, jti })
+    Ok(IssuedAccessToken {
+        token,
+        expires_in: lifespan,
+        jti,
+    })
 }
 
 /// The `profile` and `email` scope claims, as Keycloak's default mappers add them.
@@ -109,24 +120,36 @@ pub fn add_profile_claims(claims: &mut Map<String, Value>, user: &User, scopes: 
     }
 }
 
+/// What a refresh token says beyond its realm, client and user.
+pub struct RefreshClaims<'a> {
+    pub jti: &'a str,
+    pub scope: &'a str,
+    pub session_id: Option<&'a str>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
 /// Signs a refresh token (a JWT, as Keycloak's: adapters such as keycloak-js read its `exp`).
 pub fn sign_refresh_token(
     realm: &RealmRuntime,
     client: &Client,
-    user: &User,
-    jti: &str,
-    scope: &str,
-    session_id: Option<&str>,
-    now: i64,
-    expires_at: i64,
+    user_id: &str,
+    refresh: &RefreshClaims<'_>,
 ) -> Result<String, OAuthError> {
+    let RefreshClaims {
+        jti,
+        scope,
+        session_id,
+        issued_at: now,
+        expires_at,
+    } = *refresh;
     let mut claims = Map::new();
     claims.insert("exp".into(), json!(expires_at));
     claims.insert("iat".into(), json!(now));
     claims.insert("jti".into(), json!(jti));
     claims.insert("iss".into(), json!(realm.issuer));
     claims.insert("aud".into(), json!(realm.issuer));
-    claims.insert("sub".into(), json!(user.id));
+    claims.insert("sub".into(), json!(user_id));
     claims.insert("typ".into(), json!("Refresh"));
     claims.insert("azp".into(), json!(client.client_id));
     if let Some(sid) = session_id {

@@ -3,7 +3,9 @@
 //! An admin of realm `master` holding the `admin` role manages every realm; any other realm's admin
 //! only manages their own realm, through the client roles of `realm-management` (Keycloak's model).
 
-use crate::domain::defaults::{CLIENT_REALM_MANAGEMENT, MASTER_REALM, ROLE_CREATE_REALM, ROLE_MASTER_ADMIN, ROLE_REALM_ADMIN};
+use crate::domain::defaults::{
+    CLIENT_REALM_MANAGEMENT, MASTER_REALM, ROLE_CREATE_REALM, ROLE_MASTER_ADMIN, ROLE_REALM_ADMIN,
+};
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::User;
 
@@ -57,7 +59,10 @@ impl AdminPrincipal {
             return false;
         }
         self.roles.has_client_role(CLIENT_REALM_MANAGEMENT, ROLE_REALM_ADMIN)
-            || permission.granted_by().iter().any(|r| self.roles.has_client_role(CLIENT_REALM_MANAGEMENT, r))
+            || permission
+                .granted_by()
+                .iter()
+                .any(|r| self.roles.has_client_role(CLIENT_REALM_MANAGEMENT, r))
     }
 
     pub fn may_create_realms(&self) -> bool {

@@ -67,7 +67,12 @@ pub fn insert_with_realm_defaults(conn: &mut DbConnection, client: &Client) -> d
 }
 
 /// Creates the service-account user of `client` when enabled and missing.
-pub fn sync_service_account(conn: &mut DbConnection, realm: &Realm, client: &Client, now: i64) -> diesel::QueryResult<()> {
+pub fn sync_service_account(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    client: &Client,
+    now: i64,
+) -> diesel::QueryResult<()> {
     if !client.service_accounts_enabled {
         return Ok(());
     }

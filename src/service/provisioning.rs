@@ -38,16 +38,27 @@ impl NewRealm {
 
 /// Inserts the realm, its first signing key, default roles and scopes, and the built-in clients.
 /// Run inside a transaction: a failure leaves nothing behind.
-pub fn create_realm(conn: &mut DbConnection, spec: NewRealm, key: GeneratedKey, now: i64) -> diesel::QueryResult<Realm> {
+pub fn create_realm(
+    conn: &mut DbConnection,
+    spec: NewRealm,
+    key: GeneratedKey,
+    now: i64,
+) -> diesel::QueryResult<Realm> {
     let realm = Realm {
         id: new_id(),
         name: spec.name.clone(),
         display_name: spec.display_name,
         enabled: spec.enabled,
-        access_token_lifespan: spec.access_token_lifespan.unwrap_or(domain::DEFAULT_ACCESS_TOKEN_LIFESPAN),
-        sso_session_idle_timeout: spec.sso_session_idle_timeout.unwrap_or(domain::DEFAULT_SSO_SESSION_IDLE),
+        access_token_lifespan: spec
+            .access_token_lifespan
+            .unwrap_or(domain::DEFAULT_ACCESS_TOKEN_LIFESPAN),
+        sso_session_idle_timeout: spec
+            .sso_session_idle_timeout
+            .unwrap_or(domain::DEFAULT_SSO_SESSION_IDLE),
         sso_session_max_lifespan: spec.sso_session_max_lifespan.unwrap_or(domain::DEFAULT_SSO_SESSION_MAX),
-        refresh_token_lifespan: spec.refresh_token_lifespan.unwrap_or(domain::DEFAULT_REFRESH_TOKEN_LIFESPAN),
+        refresh_token_lifespan: spec
+            .refresh_token_lifespan
+            .unwrap_or(domain::DEFAULT_REFRESH_TOKEN_LIFESPAN),
         not_before: 0,
         attributes: spec.attributes,
         created_at: now,
@@ -58,7 +69,11 @@ pub fn create_realm(conn: &mut DbConnection, spec: NewRealm, key: GeneratedKey, 
     // Realm roles and the composite every new user receives.
     let offline = realm_role(&realm, defaults::ROLE_OFFLINE_ACCESS, "${role_offline-access}");
     let uma = realm_role(&realm, defaults::ROLE_UMA_AUTHORIZATION, "${role_uma_authorization}");
-    let default_roles = realm_role(&realm, &defaults::default_roles_name(&realm.name), "${role_default-roles}");
+    let default_roles = realm_role(
+        &realm,
+        &defaults::default_roles_name(&realm.name),
+        "${role_default-roles}",
+    );
     for role in [&offline, &uma, &default_roles] {
         db::roles::insert(conn, role)?;
     }
@@ -68,7 +83,10 @@ pub fn create_realm(conn: &mut DbConnection, spec: NewRealm, key: GeneratedKey, 
     // Client scopes, and which of them new clients get.
     for spec in DEFAULT_SCOPES {
         let mut attributes = Map::new();
-        attributes.insert("include.in.token.scope".into(), json!(spec.include_in_token_scope.to_string()));
+        attributes.insert(
+            "include.in.token.scope".into(),
+            json!(spec.include_in_token_scope.to_string()),
+        );
         attributes.insert("display.on.consent.screen".into(), json!("true"));
         if !spec.consent_text.is_empty() {
             attributes.insert("consent.screen.text".into(), json!(spec.consent_text));
@@ -187,6 +205,8 @@ pub fn bootstrap(
 
 /// The built-in client ids a realm always has; deleting them is refused.
 pub fn is_builtin_client(client_id: &str) -> bool {
-    matches!(client_id, defaults::CLIENT_ACCOUNT | defaults::CLIENT_ADMIN_CLI | defaults::CLIENT_REALM_MANAGEMENT)
+    matches!(
+        client_id,
+        defaults::CLIENT_ACCOUNT | defaults::CLIENT_ADMIN_CLI | defaults::CLIENT_REALM_MANAGEMENT
+    )
 }
-

@@ -39,7 +39,9 @@ pub struct RealmRuntime {
 
 impl RealmRuntime {
     pub fn signing_key(&self) -> Option<&LoadedKey> {
-        self.keys.first().filter(|k| k.status == KeyStatus::Active && k.signer.is_some())
+        self.keys
+            .first()
+            .filter(|k| k.status == KeyStatus::Active && k.signer.is_some())
     }
 }
 
@@ -66,7 +68,14 @@ pub struct RealmCache {
 
 impl RealmCache {
     pub fn new(db: Db, master: Arc<MasterKey>, clock: Arc<dyn Clock>, public_url: String) -> Self {
-        Self { realms: RwLock::new(HashMap::new()), generation: AtomicU64::new(0), db, master, clock, public_url }
+        Self {
+            realms: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            db,
+            master,
+            clock,
+            public_url,
+        }
     }
 
     pub fn issuer_for(&self, realm_name: &str) -> String {
@@ -79,6 +88,10 @@ impl RealmCache {
 
     /// The realm by name, from memory or loaded; `None` when it does not exist.
     pub async fn realm(&self, name: &str) -> anyhow::Result<Option<Arc<RealmRuntime>>> {
+        // A name no realm can have never reaches the database (PostgreSQL refuses NUL in text).
+        if name.is_empty() || name.len() > crate::domain::names::MAX_NAME_LEN || name.chars().any(char::is_control) {
+            return Ok(None);
+        }
         if let Some(hit) = self.realms.read().get(name) {
             if hit.loaded_at.elapsed() < MAX_AGE {
                 return Ok(Some(hit.clone()));
@@ -125,6 +138,9 @@ impl RealmCache {
 
     /// A client of the realm by its public `clientId`, with scopes and service account.
     pub async fn client(&self, realm: &RealmRuntime, client_id: &str) -> anyhow::Result<Option<Arc<ClientRuntime>>> {
+        if crate::domain::names::parse_client_id(client_id).is_err() {
+            return Ok(None);
+        }
         if let Some(hit) = realm.clients.read().get(client_id) {
             return Ok(Some(hit.clone()));
         }
@@ -149,7 +165,11 @@ impl RealmCache {
                 } else {
                     None
                 };
-                Ok(Some(ClientRuntime { client, scopes, service_account }))
+                Ok(Some(ClientRuntime {
+                    client,
+                    scopes,
+                    service_account,
+                }))
             })
             .await?;
         let Some(runtime) = loaded.map(Arc::new) else {

@@ -34,7 +34,13 @@ pub fn insert_with_default_roles(conn: &mut DbConnection, realm: &Realm, user: &
 }
 
 /// Replaces the user's password with an already computed argon2id hash.
-pub fn set_password_hash(conn: &mut DbConnection, user_id: &str, phc: String, temporary: bool, now: i64) -> diesel::QueryResult<()> {
+pub fn set_password_hash(
+    conn: &mut DbConnection,
+    user_id: &str,
+    phc: String,
+    temporary: bool,
+    now: i64,
+) -> diesel::QueryResult<()> {
     let credential = Credential {
         id: new_id(),
         user_id: user_id.to_owned(),

@@ -43,7 +43,9 @@ impl Storage {
             use diesel::{Connection, RunQueryDsl};
             let mut conn = diesel::PgConnection::establish(&admin_url).expect("connect to the test PostgreSQL");
             let name = format!("nexus_test_{unique}");
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
             let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
             format!("{base}/{name}")
         });
@@ -94,7 +96,10 @@ pub async fn spawn_on(storage: Storage, clock: SettableClock, customize: impl Fn
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client"),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
         clock,
         storage,
         handle,
@@ -103,7 +108,10 @@ pub async fn spawn_on(storage: Storage, clock: SettableClock, customize: impl Fn
 
 fn init_test_logging() {
     if std::env::var("TEST_LOG").is_ok() {
-        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
     }
 }
 
@@ -139,14 +147,20 @@ impl TestApp {
 
     /// A password-grant token of the bootstrap admin in realm master.
     pub async fn admin_token(&self) -> String {
-        self.password_token("master", "admin-cli", ADMIN_USER, ADMIN_PASSWORD).await
+        self.password_token("master", "admin-cli", ADMIN_USER, ADMIN_PASSWORD)
+            .await
     }
 
     pub async fn password_token(&self, realm: &str, client_id: &str, username: &str, password: &str) -> String {
         let resp = self
             .http
             .post(self.token_url(realm))
-            .form(&[("grant_type", "password"), ("client_id", client_id), ("username", username), ("password", password)])
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", client_id),
+                ("username", username),
+                ("password", password),
+            ])
             .send()
             .await
             .expect("token request");
@@ -161,7 +175,13 @@ impl TestApp {
         self.admin_as(&token, method, path, body).await
     }
 
-    pub async fn admin_as(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    pub async fn admin_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
         if let Some(body) = body {
             req = req.json(&body);
@@ -170,7 +190,13 @@ impl TestApp {
     }
 
     pub async fn create_realm(&self, name: &str) {
-        let resp = self.admin(reqwest::Method::POST, "/admin/realms", Some(json!({ "realm": name, "enabled": true }))).await;
+        let resp = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/realms",
+                Some(json!({ "realm": name, "enabled": true })),
+            )
+            .await;
         assert_eq!(resp.status(), 201, "create realm {name}");
     }
 
@@ -232,12 +258,19 @@ pub fn verify_with_jwks(jwks: &Value, token: &str, issuer: &str) -> Result<Value
     let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_aud = false;
     validation.set_issuer(&[issuer]);
-    jsonwebtoken::decode::<Value>(token, &decoding, &validation).map(|d| d.claims).map_err(|e| e.to_string())
+    jsonwebtoken::decode::<Value>(token, &decoding, &validation)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
 }
 
 /// The id at the end of a 201's `Location` header.
 pub fn location_id(resp: &reqwest::Response) -> String {
-    let location = resp.headers().get("location").expect("Location header").to_str().expect("ascii");
+    let location = resp
+        .headers()
+        .get("location")
+        .expect("Location header")
+        .to_str()
+        .expect("ascii");
     location.rsplit('/').next().expect("segment").to_owned()
 }
 

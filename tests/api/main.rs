@@ -2,4 +2,15 @@
 
 mod helpers;
 
+mod admin_roles_groups;
+mod admin_users;
+mod bad_input;
+mod discovery;
+mod isolation;
+mod keys;
+mod multi_node;
+mod ops;
+mod python_keycloak;
+mod restart;
 mod smoke;
+mod token_endpoint;

@@ -14,10 +14,16 @@ use crate::store::db::{self, DbError};
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPrincipal, AppError> {
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = bearer_token(header).ok_or(AppError::Unauthorized)?;
-    let verified = verify_access_token(&state.realms, token, state.now()).await.ok_or(AppError::Unauthorized)?;
+    let verified = verify_access_token(&state.realms, token, state.now())
+        .await
+        .ok_or(AppError::Unauthorized)?;
     let user_id = verified.subject().ok_or(AppError::Unauthorized)?.to_owned();
     let realm_id = verified.realm.realm.id.clone();
-    let iat = verified.claims.get("iat").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    let iat = verified
+        .claims
+        .get("iat")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
     let loaded = state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -32,5 +38,9 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPr
     if !user.enabled || iat < user.not_before {
         return Err(AppError::Unauthorized);
     }
-    Ok(AdminPrincipal { realm_name: verified.realm.realm.name.clone(), user, roles })
+    Ok(AdminPrincipal {
+        realm_name: verified.realm.realm.name.clone(),
+        user,
+        roles,
+    })
 }

@@ -24,30 +24,70 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/realms/{realm}/clients/{id}", web::get().to(get))
         .route("/admin/realms/{realm}/clients/{id}", web::put().to(update))
         .route("/admin/realms/{realm}/clients/{id}", web::delete().to(delete))
-        .route("/admin/realms/{realm}/clients/{id}/client-secret", web::get().to(get_secret))
-        .route("/admin/realms/{realm}/clients/{id}/client-secret", web::post().to(regenerate_secret))
-        .route("/admin/realms/{realm}/clients/{id}/service-account-user", web::get().to(service_account_user))
-        .route("/admin/realms/{realm}/clients/{id}/default-client-scopes", web::get().to(default_scopes))
-        .route("/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}", web::put().to(add_default_scope))
-        .route("/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}", web::delete().to(remove_default_scope))
-        .route("/admin/realms/{realm}/clients/{id}/optional-client-scopes", web::get().to(optional_scopes))
-        .route("/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}", web::put().to(add_optional_scope))
-        .route("/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}", web::delete().to(remove_optional_scope));
+        .route(
+            "/admin/realms/{realm}/clients/{id}/client-secret",
+            web::get().to(get_secret),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/client-secret",
+            web::post().to(regenerate_secret),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/service-account-user",
+            web::get().to(service_account_user),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/default-client-scopes",
+            web::get().to(default_scopes),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
+            web::put().to(add_default_scope),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
+            web::delete().to(remove_default_scope),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
+            web::get().to(optional_scopes),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+            web::put().to(add_optional_scope),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+            web::delete().to(remove_optional_scope),
+        );
 }
 
 /// Loads a client of the realm by internal id, or 404 in Keycloak's words.
 pub fn load_client(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Client, AppError> {
+    // Ids are UUIDs: anything else (a NUL byte PostgreSQL would refuse, say) cannot exist.
+    if id.len() > 64 || id.chars().any(char::is_control) {
+        return Err(AppError::not_found("Could not find client"));
+    }
     db::clients::find(conn, realm_id, id)?.ok_or_else(|| AppError::not_found("Could not find client"))
 }
 
-fn render(conn: &mut DbConnection, state_master: &crate::crypto::secrets::MasterKey, client: &Client) -> Result<Value, AppError> {
+fn render(
+    conn: &mut DbConnection,
+    state_master: &crate::crypto::secrets::MasterKey,
+    client: &Client,
+) -> Result<Value, AppError> {
     let scopes = db::clients::scopes_of(conn, &client.id)?;
     let names = |list: &Vec<crate::domain::ClientScope>| list.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
     let secret = match (&client.secret_encrypted, client.is_confidential()) {
         (Some(enc), true) => Some(state_master.decrypt_string(enc).map_err(AppError::internal)?),
         _ => None,
     };
-    Ok(client_json(client, secret, &names(&scopes.default), &names(&scopes.optional)))
+    Ok(client_json(
+        client,
+        secret,
+        &names(&scopes.default),
+        &names(&scopes.optional),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -55,11 +95,26 @@ fn render(conn: &mut DbConnection, state_master: &crate::crypto::secrets::Master
 struct ListQuery {
     client_id: Option<String>,
     search: Option<String>,
-    #[serde(flatten)]
-    paging: Paging,
+    // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.
+    first: Option<i64>,
+    max: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+impl ListQuery {
+    fn paging(&self) -> Paging {
+        Paging {
+            first: self.first,
+            max: self.max,
+        }
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewClients).await?;
     let realm_id = realm.realm.id.clone();
     let master = state.master_key.clone();
@@ -70,15 +125,21 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Stri
             let clients = match &query.client_id {
                 // Keycloak: `clientId` is exact unless `search=true`.
                 Some(cid) if query.search.as_deref() != Some("true") => {
-                    db::clients::find_by_client_id(conn, &realm_id, cid)?.into_iter().collect()
+                    match parse_client_id(cid) {
+                        Ok(cid) => db::clients::find_by_client_id(conn, &realm_id, &cid)?
+                            .into_iter()
+                            .collect(),
+                        // No client can have that id.
+                        Err(_) => Vec::new(),
+                    }
                 }
                 Some(cid) => db::clients::list(conn, &realm_id, 0, 10_000)?
                     .into_iter()
                     .filter(|c| c.client_id.to_lowercase().contains(&cid.to_lowercase()))
-                    .skip(query.paging.first() as usize)
-                    .take(query.paging.max(100) as usize)
+                    .skip(query.paging().first() as usize)
+                    .take(query.paging().max(100) as usize)
                     .collect(),
-                None => db::clients::list(conn, &realm_id, query.paging.first(), query.paging.max(1000))?,
+                None => db::clients::list(conn, &realm_id, query.paging().first(), query.paging().max(1000))?,
             };
             clients.iter().map(|c| render(conn, &master, c)).collect()
         })
@@ -142,7 +203,10 @@ fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
         if let Some(v) = attrs.remove("access.token.lifespan") {
             let parsed = match &v {
                 Value::String(s) if s.is_empty() => None,
-                Value::String(s) => Some(s.parse::<i64>().map_err(|_| AppError::bad_request("access.token.lifespan must be a number"))?),
+                Value::String(s) => Some(
+                    s.parse::<i64>()
+                        .map_err(|_| AppError::bad_request("access.token.lifespan must be a number"))?,
+                ),
                 Value::Number(n) => n.as_i64(),
                 _ => None,
             };
@@ -157,7 +221,10 @@ fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
 }
 
 fn check_secret(secret: &str) -> Result<(), AppError> {
-    if secret.len() < MIN_SECRET_LEN || secret.len() > 512 || secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if secret.len() < MIN_SECRET_LEN
+        || secret.len() > 512
+        || secret.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(AppError::bad_request(format!(
             "Client secret must be {MIN_SECRET_LEN} to 512 printable characters"
         )));
@@ -166,19 +233,36 @@ fn check_secret(secret: &str) -> Result<(), AppError> {
 }
 
 /// Links the named scopes (default or optional) of a representation, refusing unknown names.
-fn link_named_scopes(conn: &mut DbConnection, realm: &Realm, client: &Client, names: &[String], default: bool) -> Result<(), AppError> {
+fn link_named_scopes(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    client: &Client,
+    names: &[String],
+    default: bool,
+) -> Result<(), AppError> {
     for name in names {
-        let scope = db::scopes::find_by_name(conn, &realm.id, name)?
-            .ok_or_else(|| AppError::bad_request(format!("Unknown client scope: {name}")))?;
+        let unknown = || AppError::bad_request(format!("Unknown client scope: {}", name.escape_debug()));
+        if name.chars().any(char::is_control) {
+            return Err(unknown());
+        }
+        let scope = db::scopes::find_by_name(conn, &realm.id, name)?.ok_or_else(unknown)?;
         db::clients::link_scope(conn, &client.id, &scope.id, default)?;
     }
     Ok(())
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, AppError> {
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
     let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageClients).await?;
     let repr: ClientRepr = read_json(&req, payload).await?;
-    let client_id = repr.client_id.clone().ok_or_else(|| AppError::bad_request("clientId is required"))?;
+    let client_id = repr
+        .client_id
+        .clone()
+        .ok_or_else(|| AppError::bad_request("clientId is required"))?;
     let now = state.now();
     let mut client = client_rules::blank_client(&realm.realm.id, &client_id, now);
     if let Some(id) = &repr.id {
@@ -201,15 +285,31 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, path: web::Path<St
         .db
         .transaction(move |conn| -> Result<(), AppError> {
             if db::clients::find_by_client_id(conn, &realm_row.id, &client.client_id)?.is_some() {
-                return Err(AppError::conflict(format!("Client {} already exists", client.client_id)));
+                return Err(AppError::conflict(format!(
+                    "Client {} already exists",
+                    client.client_id
+                )));
             }
             match (&repr.default_client_scopes, &repr.optional_client_scopes) {
                 (None, None) => client_rules::insert_with_realm_defaults(conn, &client)
                     .map_err(|e| super::conflict_or_internal(e, "Client already exists"))?,
                 _ => {
-                    db::clients::insert(conn, &client).map_err(|e| super::conflict_or_internal(e, "Client already exists"))?;
-                    link_named_scopes(conn, &realm_row, &client, repr.default_client_scopes.as_deref().unwrap_or(&[]), true)?;
-                    link_named_scopes(conn, &realm_row, &client, repr.optional_client_scopes.as_deref().unwrap_or(&[]), false)?;
+                    db::clients::insert(conn, &client)
+                        .map_err(|e| super::conflict_or_internal(e, "Client already exists"))?;
+                    link_named_scopes(
+                        conn,
+                        &realm_row,
+                        &client,
+                        repr.default_client_scopes.as_deref().unwrap_or(&[]),
+                        true,
+                    )?;
+                    link_named_scopes(
+                        conn,
+                        &realm_row,
+                        &client,
+                        repr.optional_client_scopes.as_deref().unwrap_or(&[]),
+                        false,
+                    )?;
                 }
             }
             client_rules::sync_service_account(conn, &realm_row, &client, now)?;
@@ -220,7 +320,11 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, path: web::Path<St
     Ok(created(&req, &id))
 }
 
-async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewClients).await?;
     let realm_id = realm.realm.id.clone();
@@ -235,7 +339,12 @@ async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(Stri
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>, payload: web::Payload) -> Result<HttpResponse, AppError> {
+async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
     let repr: ClientRepr = read_json(&req, payload).await?;
@@ -251,8 +360,13 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(S
             if provisioning::is_builtin_client(&before) && client.client_id != before {
                 return Err(AppError::bad_request("Built-in clients cannot be renamed"));
             }
-            if client.client_id != before && db::clients::find_by_client_id(conn, &realm_row.id, &client.client_id)?.is_some() {
-                return Err(AppError::conflict(format!("Client {} already exists", client.client_id)));
+            if client.client_id != before
+                && db::clients::find_by_client_id(conn, &realm_row.id, &client.client_id)?.is_some()
+            {
+                return Err(AppError::conflict(format!(
+                    "Client {} already exists",
+                    client.client_id
+                )));
             }
             if let Some(secret) = &repr.secret {
                 if client.is_confidential() && secret != "**********" {
@@ -270,7 +384,11 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(S
     Ok(no_content())
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
     let realm_id = realm.realm.id.clone();
@@ -293,7 +411,11 @@ async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(S
     Ok(no_content())
 }
 
-async fn get_secret(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn get_secret(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
     let realm_id = realm.realm.id.clone();
@@ -302,10 +424,16 @@ async fn get_secret(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
         (Some(enc), true) => Some(state.master_key.decrypt_string(enc).map_err(AppError::internal)?),
         _ => None,
     };
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "type": "secret", "value": value })))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "type": "secret", "value": value })))
 }
 
-async fn regenerate_secret(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn regenerate_secret(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
     let realm_id = realm.realm.id.clone();
@@ -325,10 +453,16 @@ async fn regenerate_secret(state: web::Data<AppState>, req: HttpRequest, path: w
         })
         .await?;
     invalidate(&state, &realm.realm.name).await;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "type": "secret", "value": secret })))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "type": "secret", "value": secret })))
 }
 
-async fn service_account_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn service_account_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewClients).await?;
     let realm_id = realm.realm.id.clone();
@@ -347,7 +481,13 @@ async fn service_account_user(state: web::Data<AppState>, req: HttpRequest, path
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn scopes_json(state: &AppState, req: &HttpRequest, realm_name: &str, id: String, default: bool) -> Result<HttpResponse, AppError> {
+async fn scopes_json(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_name: &str,
+    id: String,
+    default: bool,
+) -> Result<HttpResponse, AppError> {
     let (_, realm) = admin_realm(state, req, realm_name, AdminPermission::ViewClients).await?;
     let realm_id = realm.realm.id.clone();
     let body = state
@@ -362,17 +502,31 @@ async fn scopes_json(state: &AppState, req: &HttpRequest, realm_name: &str, id: 
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn default_scopes(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn default_scopes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     scopes_json(&state, &req, &realm_name, id, true).await
 }
 
-async fn optional_scopes(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn optional_scopes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
     scopes_json(&state, &req, &realm_name, id, false).await
 }
 
-async fn change_scope(state: &AppState, req: &HttpRequest, path: (String, String, String), default: bool, add: bool) -> Result<HttpResponse, AppError> {
+async fn change_scope(
+    state: &AppState,
+    req: &HttpRequest,
+    path: (String, String, String),
+    default: bool,
+    add: bool,
+) -> Result<HttpResponse, AppError> {
     let (realm_name, id, scope_id) = path;
     let (_, realm) = admin_realm(state, req, &realm_name, AdminPermission::ManageClients).await?;
     let realm_id = realm.realm.id.clone();
@@ -380,8 +534,11 @@ async fn change_scope(state: &AppState, req: &HttpRequest, path: (String, String
         .db
         .transaction(move |conn| -> Result<(), AppError> {
             let client = load_client(conn, &realm_id, &id)?;
-            let scope = db::scopes::find(conn, &realm_id, &scope_id)?
-                .ok_or_else(|| AppError::not_found("Could not find client scope"))?;
+            let missing = || AppError::not_found("Could not find client scope");
+            if scope_id.len() > 64 || scope_id.chars().any(char::is_control) {
+                return Err(missing());
+            }
+            let scope = db::scopes::find(conn, &realm_id, &scope_id)?.ok_or_else(missing)?;
             if add {
                 db::clients::link_scope(conn, &client.id, &scope.id, default)?;
             } else {
@@ -394,18 +551,34 @@ async fn change_scope(state: &AppState, req: &HttpRequest, path: (String, String
     Ok(no_content())
 }
 
-async fn add_default_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+async fn add_default_scope(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
     change_scope(&state, &req, path.into_inner(), true, true).await
 }
 
-async fn remove_default_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+async fn remove_default_scope(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
     change_scope(&state, &req, path.into_inner(), true, false).await
 }
 
-async fn add_optional_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+async fn add_optional_scope(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
     change_scope(&state, &req, path.into_inner(), false, true).await
 }
 
-async fn remove_optional_scope(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String, String)>) -> Result<HttpResponse, AppError> {
+async fn remove_optional_scope(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
     change_scope(&state, &req, path.into_inner(), false, false).await
 }

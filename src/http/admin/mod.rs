@@ -39,13 +39,18 @@ pub async fn read_json<T: DeserializeOwned>(req: &HttpRequest, payload: web::Pay
 }
 
 /// Like `read_json` but an empty body is `None` (for endpoints whose body is optional).
-pub async fn read_optional_json<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload) -> Result<Option<T>, AppError> {
+pub async fn read_optional_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Option<T>, AppError> {
     let bytes = body::read_limited(payload).await.map_err(body_error)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     check_json_type(req)?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))
 }
 
 async fn read_json_bytes(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, AppError> {
@@ -57,7 +62,9 @@ fn check_json_type(req: &HttpRequest) -> Result<(), AppError> {
     match body::media_type(req).as_deref() {
         Some("application/json") => Ok(()),
         Some(t) if t.ends_with("+json") => Ok(()),
-        _ => Err(AppError::UnsupportedMediaType("Content-Type must be application/json".into())),
+        _ => Err(AppError::UnsupportedMediaType(
+            "Content-Type must be application/json".into(),
+        )),
     }
 }
 
@@ -71,12 +78,20 @@ fn body_error(e: BodyError) -> AppError {
 /// 201 with an empty body and a `Location` ending in the new object's id (Keycloak clients read it).
 pub fn created(req: &HttpRequest, id: &str) -> HttpResponse {
     let base = req.connection_info();
-    let location = format!("{}://{}{}/{}", base.scheme(), base.host(), req.path().trim_end_matches('/'), urlencode(id));
+    let location = format!(
+        "{}://{}{}/{}",
+        base.scheme(),
+        base.host(),
+        req.path().trim_end_matches('/'),
+        urlencode(id)
+    );
     HttpResponse::Created().insert_header((LOCATION, location)).finish()
 }
 
 pub fn urlencode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 pub fn no_content() -> HttpResponse {

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::repr::{realm_brief_json, realm_json, RealmRepr, REALM_TRANSIENT_FIELDS};
 use super::{admin_realm, created, invalidate, no_content, read_json, Paging};
-use crate::domain::defaults::MASTER_REALM;
+use crate::domain::defaults::{CLIENT_REALM_MANAGEMENT, MASTER_REALM};
 use crate::domain::names::parse_realm_name;
 use crate::domain::KeyStatus;
 use crate::error::AppError;
@@ -32,17 +32,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase")]
 struct ListQuery {
     brief_representation: Option<String>,
-    #[serde(flatten)]
-    paging: Paging,
+    // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.
+    first: Option<i64>,
+    max: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+impl ListQuery {
+    fn paging(&self) -> Paging {
+        Paging {
+            first: self.first,
+            max: self.max,
+        }
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let principal = super::auth::authenticate(&state, &req).await?;
-    let brief = query.brief_representation.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let first = query.paging.first();
-    let max = query.paging.max(i64::MAX.min(10_000));
+    let brief = query
+        .brief_representation
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let first = query.paging().first();
+    let max = query.paging().max(10_000);
     let realms = if principal.is_master_admin() {
-        state.db.run(move |conn| db::realms::list(conn, first, max).map_err(DbError::from)).await?
+        state
+            .db
+            .run(move |conn| db::realms::list(conn, first, max).map_err(DbError::from))
+            .await?
     } else {
         let own = principal.realm_name.clone();
         state
@@ -53,12 +73,40 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Li
             .skip(first as usize)
             .collect()
     };
+    // Keycloak: the full (or brief) representation where the admin may view the realm, only the
+    // name where they hold some other admin role, nothing elsewhere; 403 when nothing is left.
+    let any_admin_role = principal
+        .roles
+        .clients
+        .get(CLIENT_REALM_MANAGEMENT)
+        .is_some_and(|roles| !roles.is_empty());
     let body: Vec<Value> = realms
         .iter()
         .filter(|r| principal.sees_realm(&r.name))
-        .map(|r| if brief { realm_brief_json(r) } else { realm_json(r) })
+        .filter_map(|r| {
+            if principal.may(&r.name, AdminPermission::ViewRealm) {
+                Some(if brief { realm_brief_json(r) } else { realm_json(r) })
+            } else if any_admin_role {
+                Some(json!({ "realm": r.name }))
+            } else {
+                None
+            }
+        })
         .collect();
+    if body.is_empty() && !principal.may_create_realms() {
+        return Err(AppError::Forbidden);
+    }
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// A realm name usable as the `/realms/{realm}` path segment: `.` and `..` are dot-segments that
+/// URL normalization removes, so a realm of that name could never be reached.
+fn realm_name(raw: &str) -> Result<String, AppError> {
+    let name = parse_realm_name(raw).map_err(|e| AppError::bad_request(e.to_string()))?;
+    if name.chars().all(|c| c == '.') {
+        return Err(AppError::bad_request("realm name must not consist of dots only"));
+    }
+    Ok(name)
 }
 
 fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
@@ -69,7 +117,9 @@ fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
         ("refreshTokenLifespan", repr.refresh_token_lifespan),
     ] {
         if value.is_some_and(|v| v <= 0 || v > 10 * 365 * 24 * 3600) {
-            return Err(AppError::bad_request(format!("{name} must be a positive number of seconds")));
+            return Err(AppError::bad_request(format!(
+                "{name} must be a positive number of seconds"
+            )));
         }
     }
     Ok(())
@@ -89,8 +139,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
         return Err(AppError::Forbidden);
     }
     let repr: RealmRepr = read_json(&req, payload).await?;
-    let name = parse_realm_name(repr.realm.as_deref().unwrap_or(""))
-        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
     check_lifespans(&repr)?;
     let spec = NewRealm {
         name: name.clone(),
@@ -109,14 +158,12 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
     let now = state.now();
-    let result = state
+    let realm = state
         .db
-        .run(move |conn| -> Result<_, DbError> {
-            use diesel::Connection;
-            Ok(conn.transaction(|conn| provisioning::create_realm(conn, spec, key, now)))
+        .transaction(move |conn| {
+            provisioning::create_realm(conn, spec, key, now).map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))
         })
         .await?;
-    let realm = result.map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))?;
     invalidate(&state, &realm.name).await;
     tracing::info!(realm = %realm.name, "realm created");
     Ok(created(&req, &realm.name))
@@ -127,14 +174,19 @@ async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Strin
     Ok(HttpResponse::Ok().json(realm_json(&realm.realm)))
 }
 
-async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, AppError> {
+async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
     let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
     let repr: RealmRepr = read_json(&req, payload).await?;
     check_lifespans(&repr)?;
     let mut realm = runtime.realm.clone();
     let old_name = realm.name.clone();
     if let Some(new_name) = &repr.realm {
-        let new_name = parse_realm_name(new_name).map_err(|e| AppError::bad_request(e.to_string()))?;
+        let new_name = realm_name(new_name)?;
         if new_name != realm.name && realm.name == MASTER_REALM {
             return Err(AppError::bad_request("The master realm cannot be renamed"));
         }
@@ -166,7 +218,10 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<St
     }
     realm.attributes.extend(settings_attributes(&repr));
     let to_store = realm.clone();
-    let result = state.db.run(move |conn| Ok::<_, DbError>(db::realms::update(conn, &to_store))).await?;
+    let result = state
+        .db
+        .run(move |conn| Ok::<_, DbError>(db::realms::update(conn, &to_store)))
+        .await?;
     result.map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))?;
     invalidate(&state, &old_name).await;
     if realm.name != old_name {
@@ -175,13 +230,20 @@ async fn update(state: web::Data<AppState>, req: HttpRequest, path: web::Path<St
     Ok(no_content())
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
     if runtime.realm.name == MASTER_REALM {
         return Err(AppError::bad_request("The master realm cannot be deleted"));
     }
     let id = runtime.realm.id.clone();
-    state.db.transaction(move |conn| db::realms::delete(conn, &id).map_err(DbError::from)).await?;
+    state
+        .db
+        .transaction(move |conn| db::realms::delete(conn, &id).map_err(DbError::from))
+        .await?;
     invalidate(&state, &runtime.realm.name).await;
     Ok(no_content())
 }
@@ -190,9 +252,15 @@ async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<St
 async fn keys(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ViewRealm).await?;
     let realm_id = runtime.realm.id.clone();
-    let records = state.db.run(move |conn| db::keys::list_for_realm(conn, &realm_id).map_err(DbError::from)).await?;
+    let records = state
+        .db
+        .run(move |conn| db::keys::list_for_realm(conn, &realm_id).map_err(DbError::from))
+        .await?;
     let now = state.now();
-    let active = records.iter().find(|k| k.status == KeyStatus::Active).map(|k| k.kid.clone());
+    let active = records
+        .iter()
+        .find(|k| k.status == KeyStatus::Active)
+        .map(|k| k.kid.clone());
     let keys: Vec<Value> = records
         .iter()
         .filter(|k| k.status == KeyStatus::Active || k.verify_until.is_none_or(|u| u > now))
@@ -213,7 +281,11 @@ async fn keys(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Stri
 }
 
 /// Nexus extension: rotate the realm's signing key now.
-async fn rotate_keys(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn rotate_keys(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
     let master = state.master_key.clone();
     let key = web::block(move || crate::service::keys::new_key(&master))

@@ -54,7 +54,14 @@ pub fn realm_brief_json(realm: &Realm) -> Value {
 
 /// Representation fields that are not settings and must not be stored among the attributes.
 pub const REALM_TRANSIENT_FIELDS: &[&str] = &[
-    "users", "clients", "roles", "groups", "clientScopes", "defaultRole", "sslRequired", "keys",
+    "users",
+    "clients",
+    "roles",
+    "groups",
+    "clientScopes",
+    "defaultRole",
+    "sslRequired",
+    "keys",
 ];
 
 // ---------- clients ----------
@@ -88,7 +95,12 @@ pub struct ClientRepr {
 }
 
 /// The client as Keycloak shows it to an admin (`secret` included for confidential clients).
-pub fn client_json(client: &Client, secret: Option<String>, default_scopes: &[String], optional_scopes: &[String]) -> Value {
+pub fn client_json(
+    client: &Client,
+    secret: Option<String>,
+    default_scopes: &[String],
+    optional_scopes: &[String],
+) -> Value {
     let mut attributes: Map<String, Value> = client.attributes.clone();
     if let Some(lifespan) = client.access_token_lifespan {
         attributes.insert("access.token.lifespan".into(), json!(lifespan.to_string()));
@@ -273,6 +285,28 @@ pub fn string_attributes(attrs: BTreeMap<String, Value>) -> Result<Map<String, V
             _ => return Err(format!("attribute `{k}` must be a string or a list of strings")),
         }
         out.insert(k, v);
+    }
+    Ok(out)
+}
+
+/// Keycloak's multivalued attributes (users, groups, roles): `name → [values]`. A single string,
+/// number or boolean becomes a one-element list; `null` drops the attribute; anything else is a
+/// bad request.
+pub fn multivalued_attributes(attrs: BTreeMap<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for (k, v) in attrs {
+        if k.is_empty() || k.len() > 255 || k.chars().any(char::is_control) {
+            return Err("attribute names must be 1 to 255 printable characters".to_owned());
+        }
+        let values = match v {
+            Value::Null => continue,
+            Value::String(s) => vec![Value::String(s)],
+            Value::Bool(b) => vec![Value::String(b.to_string())],
+            Value::Number(n) => vec![Value::String(n.to_string())],
+            Value::Array(items) if items.iter().all(Value::is_string) => items,
+            _ => return Err(format!("attribute `{k}` must be a string or a list of strings")),
+        };
+        out.insert(k, Value::Array(values));
     }
     Ok(out)
 }

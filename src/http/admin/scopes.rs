@@ -1,5 +1,336 @@
-//! Admin endpoints: scopes.
+//! `/admin/realms/{realm}/client-scopes` and the realm's default and optional scopes for new
+//! clients (`/default-default-client-scopes`, `/default-optional-client-scopes`). Which scopes a
+//! client has is managed under the client (clients.rs).
 
-use actix_web::web;
+use std::collections::BTreeMap;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::repr::{client_scope_json, ClientScopeRepr};
+use super::{admin_realm, created, invalidate, no_content, read_json};
+use crate::domain::names::MAX_NAME_LEN;
+use crate::domain::ClientScope;
+use crate::error::AppError;
+use crate::service::authz::AdminPermission;
+use crate::service::new_id;
+use crate::state::AppState;
+use crate::store::db::{self, DbConnection};
+
+const PROTOCOL: &str = "openid-connect";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/realms/{realm}/client-scopes", web::get().to(list))
+        .route("/admin/realms/{realm}/client-scopes", web::post().to(create))
+        .route("/admin/realms/{realm}/client-scopes/{id}", web::get().to(get))
+        .route("/admin/realms/{realm}/client-scopes/{id}", web::put().to(update))
+        .route("/admin/realms/{realm}/client-scopes/{id}", web::delete().to(delete))
+        .route(
+            "/admin/realms/{realm}/default-default-client-scopes",
+            web::get().to(defaults::list_default),
+        )
+        .route(
+            "/admin/realms/{realm}/default-default-client-scopes/{id}",
+            web::put().to(defaults::add_default),
+        )
+        .route(
+            "/admin/realms/{realm}/default-default-client-scopes/{id}",
+            web::delete().to(defaults::remove_default),
+        )
+        .route(
+            "/admin/realms/{realm}/default-optional-client-scopes",
+            web::get().to(defaults::list_optional),
+        )
+        .route(
+            "/admin/realms/{realm}/default-optional-client-scopes/{id}",
+            web::put().to(defaults::add_optional),
+        )
+        .route(
+            "/admin/realms/{realm}/default-optional-client-scopes/{id}",
+            web::delete().to(defaults::remove_optional),
+        );
+}
+
+/// A scope name is a `scope-token` of RFC 6749 §3.3 (it travels in the space-separated `scope`
+/// parameter): printable ASCII except space, `"` and `\`. So `read:users` is fine.
+fn parse_scope_name(name: Option<&str>) -> Result<String, AppError> {
+    let name = name.ok_or_else(|| AppError::bad_request("Client scope name is required"))?;
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(AppError::bad_request("Client scope name must be 1 to 255 characters"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    {
+        return Err(AppError::bad_request(format!(
+            "Unexpected name \"{}\" for client scope: use printable ASCII without spaces, quotes or backslashes",
+            name.escape_debug()
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_protocol(protocol: Option<&str>) -> Result<(), AppError> {
+    match protocol {
+        None | Some(PROTOCOL) => Ok(()),
+        Some(other) => Err(AppError::bad_request(format!("Unsupported protocol: {other}"))),
+    }
+}
+
+/// Client-scope attributes are plain strings in Keycloak; booleans and numbers become strings
+/// (so `"include.in.token.scope": false` means what it says), `null` drops the attribute.
+fn scope_attributes(attrs: BTreeMap<String, Value>) -> Result<Map<String, Value>, AppError> {
+    let mut out = Map::new();
+    for (k, v) in attrs {
+        if k.is_empty() || k.len() > MAX_NAME_LEN || k.chars().any(char::is_control) {
+            return Err(AppError::bad_request(
+                "attribute names must be 1 to 255 printable characters",
+            ));
+        }
+        let value = match v {
+            Value::Null => continue,
+            Value::String(s) => s,
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(AppError::bad_request(format!("attribute `{k}` must be a string"))),
+        };
+        out.insert(k, Value::String(value));
+    }
+    Ok(out)
+}
+
+fn conflict(name: &str) -> AppError {
+    AppError::conflict(format!("Client Scope {name} already exists"))
+}
+
+fn load_scope(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<ClientScope, AppError> {
+    if !super::roles::storable(id) {
+        return Err(AppError::not_found("Could not find client scope"));
+    }
+    db::scopes::find(conn, realm_id, id)?.ok_or_else(|| AppError::not_found("Could not find client scope"))
+}
+
+async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewRealm).await?;
+    let realm_id = realm.realm.id.clone();
+    let scopes = state
+        .db
+        .run(move |conn| -> Result<Vec<ClientScope>, AppError> { Ok(db::scopes::list(conn, &realm_id)?) })
+        .await?;
+    Ok(HttpResponse::Ok().json(scopes.iter().map(client_scope_json).collect::<Vec<_>>()))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    let repr: ClientScopeRepr = read_json(&req, payload).await?;
+    let name = parse_scope_name(repr.name.as_deref())?;
+    check_protocol(repr.protocol.as_deref())?;
+    super::roles::check_text("description", repr.description.as_deref())?;
+    let scope = ClientScope {
+        id: new_id(),
+        realm_id: realm.realm.id.clone(),
+        name,
+        description: repr.description.clone(),
+        protocol: PROTOCOL.to_owned(),
+        attributes: scope_attributes(repr.attributes.unwrap_or_default())?,
+    };
+    let id = scope.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            if db::scopes::find_by_name(conn, &scope.realm_id, &scope.name)?.is_some() {
+                return Err(conflict(&scope.name));
+            }
+            db::scopes::insert(conn, &scope)
+                .map_err(|e| super::conflict_or_internal(e, &format!("Client Scope {} already exists", scope.name)))?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(created(&req, &id))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewRealm).await?;
+    let realm_id = realm.realm.id.clone();
+    let scope = state.db.run(move |conn| load_scope(conn, &realm_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(client_scope_json(&scope)))
+}
+
+/// Partial update; `attributes`, when given, replace the stored ones.
+async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageRealm).await?;
+    let repr: ClientScopeRepr = read_json(&req, payload).await?;
+    let name = repr.name.as_deref().map(|n| parse_scope_name(Some(n))).transpose()?;
+    check_protocol(repr.protocol.as_deref())?;
+    super::roles::check_text("description", repr.description.as_deref())?;
+    let attributes = repr.attributes.map(scope_attributes).transpose()?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let mut scope = load_scope(conn, &realm_id, &id)?;
+            if let Some(name) = name.filter(|n| *n != scope.name) {
+                if db::scopes::find_by_name(conn, &realm_id, &name)?.is_some() {
+                    return Err(conflict(&name));
+                }
+                scope.name = name;
+            }
+            if let Some(description) = repr.description {
+                scope.description = Some(description);
+            }
+            if let Some(attributes) = attributes {
+                scope.attributes = attributes;
+            }
+            let message = format!("Client Scope {} already exists", scope.name);
+            db::scopes::update(conn, &scope).map_err(|e| super::conflict_or_internal(e, &message))?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+/// Links to clients and the realm's defaults go with the scope (foreign keys cascade).
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageRealm).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let scope = load_scope(conn, &realm_id, &id)?;
+            db::scopes::delete(conn, &realm_id, &scope.id)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+/// The realm's scopes for new clients.
+mod defaults {
+    use super::*;
+
+    async fn list(
+        state: &AppState,
+        req: &HttpRequest,
+        realm_name: &str,
+        default: bool,
+    ) -> Result<HttpResponse, AppError> {
+        let (_, realm) = admin_realm(state, req, realm_name, AdminPermission::ViewRealm).await?;
+        let realm_id = realm.realm.id.clone();
+        let body = state
+            .db
+            .run(move |conn| -> Result<Vec<Value>, AppError> {
+                let chosen: Vec<String> = db::scopes::realm_defaults(conn, &realm_id)?
+                    .into_iter()
+                    .filter(|(_, is_default)| *is_default == default)
+                    .map(|(id, _)| id)
+                    .collect();
+                Ok(db::scopes::list(conn, &realm_id)?
+                    .into_iter()
+                    .filter(|s| chosen.contains(&s.id))
+                    .map(|s| json!({ "id": s.id, "name": s.name }))
+                    .collect())
+            })
+            .await?;
+        Ok(HttpResponse::Ok().json(body))
+    }
+
+    /// PUT makes the scope a default (or optional) scope of new clients, moving it from the other
+    /// list if there; DELETE takes it off this list only. No body is read.
+    async fn change(
+        state: &AppState,
+        req: &HttpRequest,
+        path: (String, String),
+        default: bool,
+        add: bool,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm_name, id) = path;
+        let (_, realm) = admin_realm(state, req, &realm_name, AdminPermission::ManageRealm).await?;
+        let realm_id = realm.realm.id.clone();
+        state
+            .db
+            .transaction(move |conn| -> Result<(), AppError> {
+                let scope = load_scope(conn, &realm_id, &id)?;
+                if add {
+                    db::scopes::set_realm_default(conn, &realm_id, &scope.id, default)?;
+                } else {
+                    db::scopes::remove_realm_default(conn, &realm_id, &scope.id, default)?;
+                }
+                Ok(())
+            })
+            .await?;
+        invalidate(state, &realm.realm.name).await;
+        Ok(no_content())
+    }
+
+    pub async fn list_default(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: web::Path<String>,
+    ) -> Result<HttpResponse, AppError> {
+        list(&state, &req, &path, true).await
+    }
+
+    pub async fn list_optional(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: web::Path<String>,
+    ) -> Result<HttpResponse, AppError> {
+        list(&state, &req, &path, false).await
+    }
+
+    pub async fn add_default(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: web::Path<(String, String)>,
+    ) -> Result<HttpResponse, AppError> {
+        change(&state, &req, path.into_inner(), true, true).await
+    }
+
+    pub async fn remove_default(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: web::Path<(String, String)>,
+    ) -> Result<HttpResponse, AppError> {
+        change(&state, &req, path.into_inner(), true, false).await
+    }
+
+    pub async fn add_optional(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: web::Path<(String, String)>,
+    ) -> Result<HttpResponse, AppError> {
+        change(&state, &req, path.into_inner(), false, true).await
+    }
+
+    pub async fn remove_optional(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: web::Path<(String, String)>,
+    ) -> Result<HttpResponse, AppError> {
+        change(&state, &req, path.into_inner(), false, false).await
+    }
+}

@@ -1,5 +1,942 @@
-//! Admin endpoints: users.
+//! `/admin/realms/{realm}/users`: users, their password, group memberships and role mappings.
 
-use actix_web::web;
+use std::collections::HashMap;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::groups::{load_group, GroupTree};
+use super::repr::{multivalued_attributes, user_json, CredentialRepr, UserRepr};
+use super::roles::{self as role_api, ensure_may_grant, MappingScope, MappingView, Subject};
+use super::{admin_realm, created, invalidate, no_content, read_json, Paging};
+use crate::crypto::password::hash_password;
+use crate::domain::names::{parse_username, MAX_NAME_LEN};
+use crate::domain::{Realm, User};
+use crate::error::AppError;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
+use crate::service::{roles as role_rules, users as user_rules};
+use crate::state::AppState;
+use crate::store::db::users::UserQuery;
+use crate::store::db::{self, DbConnection};
+
+const USERNAME_CONFLICT: &str = "User exists with same username";
+const EMAIL_CONFLICT: &str = "User exists with same email";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/realms/{realm}/users", web::get().to(list))
+        .route("/admin/realms/{realm}/users", web::post().to(create))
+        .route("/admin/realms/{realm}/users/count", web::get().to(count))
+        .route("/admin/realms/{realm}/users/{id}", web::get().to(get))
+        .route("/admin/realms/{realm}/users/{id}", web::put().to(update))
+        .route("/admin/realms/{realm}/users/{id}", web::delete().to(delete))
+        .route(
+            "/admin/realms/{realm}/users/{id}/reset-password",
+            web::put().to(reset_password),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/credentials",
+            web::get().to(credentials),
+        )
+        .route("/admin/realms/{realm}/users/{id}/logout", web::post().to(logout))
+        .route("/admin/realms/{realm}/users/{id}/groups", web::get().to(groups_of))
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/count",
+            web::get().to(groups_count),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/{group}",
+            web::put().to(join_group),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/{group}",
+            web::delete().to(leave_group),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings",
+            web::get().to(mappings::all),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+            web::get().to(mappings::realm),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+            web::post().to(mappings::add_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+            web::delete().to(mappings::remove_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm/composite",
+            web::get().to(mappings::realm_composite),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
+            web::get().to(mappings::realm_available),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+            web::get().to(mappings::client),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+            web::post().to(mappings::add_client),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+            web::delete().to(mappings::remove_client),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
+            web::get().to(mappings::client_composite),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
+            web::get().to(mappings::client_available),
+        );
+}
+
+/// User representations; service accounts carry their client's `clientId`. `brief` drops attributes.
+pub fn users_json(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    users: &[User],
+    brief: bool,
+) -> Result<Vec<Value>, AppError> {
+    let client_ids: HashMap<String, String> = if users.iter().any(|u| u.service_account_client_id.is_some()) {
+        db::clients::client_ids_by_id(conn, realm_id)?.into_iter().collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(users
+        .iter()
+        .map(|user| {
+            let client_id = user
+                .service_account_client_id
+                .as_ref()
+                .and_then(|id| client_ids.get(id))
+                .map(String::as_str);
+            let mut value = user_json(user, client_id);
+            if brief {
+                if let Value::Object(map) = &mut value {
+                    map.remove("attributes");
+                }
+            }
+            value
+        })
+        .collect())
+}
+
+pub fn load_user(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<User, AppError> {
+    if !role_api::storable(id) {
+        return Err(AppError::not_found("User not found"));
+    }
+    db::users::find(conn, realm_id, id)?.ok_or_else(|| AppError::not_found("User not found"))
+}
+
+/// Loads a user an admin is about to change. Changing a user (their password above all) is a way
+/// to act as them, so it may not reach above the admin's own rights: every administrative role the
+/// user holds, the admin must hold too (403 otherwise).
+pub fn load_managed_user(
+    conn: &mut DbConnection,
+    principal: &AdminPrincipal,
+    realm: &Realm,
+    id: &str,
+) -> Result<User, AppError> {
+    let user = load_user(conn, &realm.id, id)?;
+    if !principal.is_master_admin() {
+        let held: Vec<String> = role_rules::effective_role_ids_of_user(conn, &realm.id, &user.id)?
+            .into_iter()
+            .collect();
+        ensure_may_grant(conn, principal, realm, &held)?;
+    }
+    Ok(user)
+}
+
+/// A boolean query parameter: `true`/`false` in any case (python-keycloak sends `True`).
+fn parse_flag(value: Option<&str>, name: &str) -> Result<Option<bool>, AppError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(_) => Err(AppError::bad_request(format!("{name} must be true or false"))),
+    }
+}
+
+fn parse_email(value: &str) -> Result<Option<String>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let valid = value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if !valid {
+        return Err(AppError::bad_request("Invalid email address"));
+    }
+    // Keycloak stores emails lower-cased.
+    Ok(Some(value.to_lowercase()))
+}
+
+fn parse_person_name(value: &str, field: &str) -> Result<Option<String>, AppError> {
+    if value.len() > MAX_NAME_LEN || value.chars().any(char::is_control) {
+        return Err(AppError::bad_request(format!(
+            "{field} must be at most 255 printable characters"
+        )));
+    }
+    Ok(Some(value.trim()).filter(|v| !v.is_empty()).map(str::to_owned))
+}
+
+/// Applies the profile fields of a representation (create and update share this).
+fn apply_profile(user: &mut User, repr: &UserRepr) -> Result<(), AppError> {
+    if let Some(v) = &repr.email {
+        user.email = parse_email(v)?;
+    }
+    if let Some(v) = &repr.first_name {
+        user.first_name = parse_person_name(v, "firstName")?;
+    }
+    if let Some(v) = &repr.last_name {
+        user.last_name = parse_person_name(v, "lastName")?;
+    }
+    if let Some(v) = repr.enabled {
+        user.enabled = v;
+    }
+    if let Some(v) = repr.email_verified {
+        user.email_verified = v;
+    }
+    if let Some(attrs) = repr.attributes.clone() {
+        user.attributes = multivalued_attributes(attrs).map_err(AppError::bad_request)?;
+    }
+    Ok(())
+}
+
+/// The password of a representation's `credentials` (the last one wins), validated.
+fn password_of(credentials: Option<&[CredentialRepr]>) -> Result<Option<(String, bool)>, AppError> {
+    let mut out = None;
+    for credential in credentials.unwrap_or(&[]) {
+        out = Some(password_credential(credential)?);
+    }
+    Ok(out)
+}
+
+fn password_credential(credential: &CredentialRepr) -> Result<(String, bool), AppError> {
+    match credential.kind.as_deref() {
+        None | Some("password") => {}
+        Some(other) => return Err(AppError::bad_request(format!("Unsupported credential type: {other}"))),
+    }
+    let value = credential
+        .value
+        .as_deref()
+        .ok_or_else(|| AppError::bad_request("No password provided"))?;
+    if value.trim().is_empty() {
+        return Err(AppError::bad_request("Password must not be empty"));
+    }
+    Ok((value.to_owned(), credential.temporary.unwrap_or(false)))
+}
+
+/// argon2id on the blocking pool, before any transaction opens.
+async fn hash(password: Option<(String, bool)>) -> Result<Option<(String, bool)>, AppError> {
+    match password {
+        None => Ok(None),
+        Some((value, temporary)) => {
+            let phc = web::block(move || hash_password(&value))
+                .await
+                .map_err(AppError::internal)?;
+            Ok(Some((phc, temporary)))
+        }
+    }
+}
+
+fn email_taken(conn: &mut DbConnection, realm_id: &str, email: &str, except: Option<&str>) -> Result<bool, AppError> {
+    Ok(db::users::find_by_email(conn, realm_id, email)?
+        .iter()
+        .any(|u| Some(u.id.as_str()) != except))
+}
+
+// ---------- list, count ----------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    search: Option<String>,
+    username: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    exact: Option<String>,
+    enabled: Option<String>,
+    brief_representation: Option<String>,
+    // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.
+    first: Option<i64>,
+    max: Option<i64>,
+}
+
+impl ListQuery {
+    fn user_query(&self) -> Result<UserQuery, AppError> {
+        for value in [
+            &self.search,
+            &self.username,
+            &self.email,
+            &self.first_name,
+            &self.last_name,
+        ] {
+            role_api::check_text("query parameter", value.as_deref())?;
+        }
+        let enabled = parse_flag(self.enabled.as_deref(), "enabled")?;
+        let exact = parse_flag(self.exact.as_deref(), "exact")?.unwrap_or(false);
+        // As in Keycloak, `search` searches every field and the field filters are not applied with it.
+        if let Some(search) = self.search.clone().filter(|s| !s.trim().is_empty()) {
+            return Ok(UserQuery {
+                search: Some(search),
+                enabled,
+                ..UserQuery::default()
+            });
+        }
+        Ok(UserQuery {
+            search: None,
+            username: self.username.clone(),
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            enabled,
+            exact,
+            include_service_accounts: false,
+        })
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewUsers).await?;
+    let filter = query.user_query()?;
+    let brief = parse_flag(query.brief_representation.as_deref(), "briefRepresentation")?.unwrap_or(false);
+    let (first, max) = (
+        Paging {
+            first: query.first,
+            max: query.max,
+        }
+        .first(),
+        Paging {
+            first: query.first,
+            max: query.max,
+        }
+        .max(100),
+    );
+    let realm_id = realm.realm.id.clone();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Vec<Value>, AppError> {
+            let users = db::users::search(conn, &realm_id, &filter, first, max)?;
+            users_json(conn, &realm_id, &users, brief)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A bare JSON integer, as Keycloak answers.
+async fn count(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewUsers).await?;
+    let filter = query.user_query()?;
+    let realm_id = realm.realm.id.clone();
+    let n = state
+        .db
+        .run(move |conn| -> Result<i64, AppError> { Ok(db::users::count(conn, &realm_id, &filter)?) })
+        .await?;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+// ---------- create, read, update, delete ----------
+
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (principal, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageUsers).await?;
+    let repr: UserRepr = read_json(&req, payload).await?;
+    let username = match repr.username.as_deref() {
+        None => return Err(AppError::bad_request("User name is missing")),
+        Some(name) => parse_username(name).map_err(|e| AppError::bad_request(e.to_string()))?,
+    };
+    let mut user = user_rules::blank_user(&realm.realm.id, &username, state.now());
+    apply_profile(&mut user, &repr)?;
+    let password = hash(password_of(repr.credentials.as_deref())?).await?;
+    let realm_row = realm.realm.clone();
+    let now = state.now();
+    let id = user.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            if db::users::find_by_username(conn, &realm_row.id, &user.username)?.is_some() {
+                return Err(AppError::conflict(USERNAME_CONFLICT));
+            }
+            if let Some(email) = &user.email {
+                if email_taken(conn, &realm_row.id, email, None)? {
+                    return Err(AppError::conflict(EMAIL_CONFLICT));
+                }
+            }
+            let mut roles = Vec::new();
+            for name in repr.realm_roles.as_deref().unwrap_or(&[]) {
+                let role = role_api::role_by_name(conn, &realm_row.id, name)?
+                    .ok_or_else(|| AppError::bad_request(format!("Role not found: {name}")))?;
+                roles.push(role.id);
+            }
+            let tree = GroupTree::load(conn, &realm_row.id)?;
+            let mut groups = Vec::new();
+            for path in repr.groups.as_deref().unwrap_or(&[]) {
+                let group = tree
+                    .find_by_path(path)
+                    .ok_or_else(|| AppError::bad_request(format!("Group {path} not found")))?;
+                groups.push(group.id.clone());
+            }
+            let mut conferred = roles.clone();
+            for group in &groups {
+                conferred.extend(role_rules::mapped_role_ids_of_group(conn, &realm_row.id, group)?);
+            }
+            ensure_may_grant(conn, &principal, &realm_row, &conferred)?;
+            user_rules::insert_with_default_roles(conn, &realm_row, &user)
+                .map_err(|e| super::conflict_or_internal(e, USERNAME_CONFLICT))?;
+            if let Some((phc, temporary)) = password {
+                user_rules::set_password_hash(conn, &user.id, phc, temporary, now)?;
+            }
+            for role in &roles {
+                db::roles::grant_to_user(conn, &user.id, role)?;
+            }
+            for group in &groups {
+                db::roles::add_member(conn, &user.id, group)?;
+            }
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(created(&req, &id))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewUsers).await?;
+    let realm_id = realm.realm.id.clone();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Value, AppError> {
+            let user = load_user(conn, &realm_id, &id)?;
+            Ok(users_json(conn, &realm_id, std::slice::from_ref(&user), false)?
+                .pop()
+                .unwrap_or(Value::Null))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Partial update: only the fields present change. Disabling a user revokes their refresh tokens.
+async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let repr: UserRepr = read_json(&req, payload).await?;
+    let username = repr
+        .username
+        .as_deref()
+        .map(|n| parse_username(n).map_err(|e| AppError::bad_request(e.to_string())))
+        .transpose()?;
+    // Validate the profile before hashing or opening a transaction.
+    let mut probe = user_rules::blank_user(&realm.realm.id, "probe", 0);
+    apply_profile(&mut probe, &repr)?;
+    let password = hash(password_of(repr.credentials.as_deref())?).await?;
+    let realm_row = realm.realm.clone();
+    let realm_id = realm_row.id.clone();
+    let now = state.now();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let mut user = load_managed_user(conn, &principal, &realm_row, &id)?;
+            if let Some(name) = username.filter(|n| *n != user.username) {
+                if user.service_account_client_id.is_some() {
+                    return Err(AppError::bad_request(
+                        "The username of a service account cannot be changed",
+                    ));
+                }
+                if db::users::find_by_username(conn, &realm_id, &name)?.is_some() {
+                    return Err(AppError::conflict(USERNAME_CONFLICT));
+                }
+                user.username = name;
+            }
+            let email_before = user.email.clone();
+            apply_profile(&mut user, &repr)?;
+            if let Some(email) = user.email.as_deref().filter(|e| Some(*e) != email_before.as_deref()) {
+                if email_taken(conn, &realm_id, email, Some(&user.id))? {
+                    return Err(AppError::conflict(EMAIL_CONFLICT));
+                }
+            }
+            if password.is_some() && user.service_account_client_id.is_some() {
+                return Err(AppError::bad_request("Service accounts have no password"));
+            }
+            db::users::update(conn, &user).map_err(|e| super::conflict_or_internal(e, USERNAME_CONFLICT))?;
+            if !user.enabled {
+                db::refresh::revoke_for_user(conn, &user.id)?;
+            }
+            if let Some((phc, temporary)) = password {
+                user_rules::set_password_hash(conn, &user.id, phc, temporary, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+/// Service-account users belong to their client: they go when its service account is disabled.
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let realm_row = realm.realm.clone();
+    let realm_id = realm_row.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
+            if user.service_account_client_id.is_some() {
+                return Err(AppError::bad_request(
+                    "Service-account users cannot be deleted; disable the client's service account",
+                ));
+            }
+            // Credentials, mappings, memberships and refresh tokens cascade.
+            db::users::delete(conn, &realm_id, &user.id)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let credential: CredentialRepr = read_json(&req, payload).await?;
+    let password = password_credential(&credential)?;
+    let realm_row = realm.realm.clone();
+    let (phc, temporary) = hash(Some(password)).await?.unzip();
+    let (Some(phc), Some(temporary)) = (phc, temporary) else {
+        return Err(AppError::internal(anyhow::anyhow!("password hashing returned nothing")));
+    };
+    let now = state.now();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
+            if user.service_account_client_id.is_some() {
+                return Err(AppError::bad_request("Service accounts have no password"));
+            }
+            user_rules::set_password_hash(conn, &user.id, phc, temporary, now)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+/// Keycloak's `CredentialRepresentation`s without any secret.
+async fn credentials(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewUsers).await?;
+    let realm_id = realm.realm.id.clone();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Vec<Value>, AppError> {
+            let user = load_user(conn, &realm_id, &id)?;
+            Ok(db::users::credentials_of(conn, &user.id)?
+                .iter()
+                .map(|c| json!({ "id": c.id, "type": c.credential_type, "createdDate": c.created_at * 1000, "temporary": c.temporary }))
+                .collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Ends the user's sessions: every refresh token of theirs stops working.
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let realm_row = realm.realm.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
+            db::refresh::revoke_for_user(conn, &user.id)?;
+            Ok(())
+        })
+        .await?;
+    Ok(no_content())
+}
+
+// ---------- groups of a user ----------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupsQuery {
+    search: Option<String>,
+    brief_representation: Option<String>,
+    // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.
+    first: Option<i64>,
+    max: Option<i64>,
+}
+
+fn user_groups(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user_id: &str,
+    search: Option<&str>,
+) -> Result<(GroupTree, Vec<String>), AppError> {
+    let user = load_user(conn, realm_id, user_id)?;
+    let tree = GroupTree::load(conn, realm_id)?;
+    let needle = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let mut ids: Vec<(String, String)> = db::roles::groups_of_user(conn, &user.id)?
+        .into_iter()
+        .filter(|g| needle.as_ref().is_none_or(|n| g.name.to_lowercase().contains(n)))
+        .map(|g| (tree.path(&g.id), g.id))
+        .collect();
+    ids.sort();
+    Ok((tree, ids.into_iter().map(|(_, id)| id).collect()))
+}
+
+async fn groups_of(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<GroupsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewUsers).await?;
+    let brief = parse_flag(query.brief_representation.as_deref(), "briefRepresentation")?.unwrap_or(true);
+    let realm_id = realm.realm.id.clone();
+    let body = state
+        .db
+        .run(move |conn| -> Result<Vec<Value>, AppError> {
+            let (tree, ids) = user_groups(conn, &realm_id, &id, query.search.as_deref())?;
+            Ok(ids
+                .iter()
+                .skip(
+                    usize::try_from(
+                        Paging {
+                            first: query.first,
+                            max: query.max,
+                        }
+                        .first(),
+                    )
+                    .unwrap_or(0),
+                )
+                .take(
+                    usize::try_from(
+                        Paging {
+                            first: query.first,
+                            max: query.max,
+                        }
+                        .max(100),
+                    )
+                    .unwrap_or(100),
+                )
+                .filter_map(|gid| tree.get(gid))
+                .map(|g| {
+                    let mut value = tree.json(g);
+                    if brief {
+                        if let Value::Object(map) = &mut value {
+                            map.remove("attributes");
+                        }
+                    }
+                    value
+                })
+                .collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn groups_count(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<GroupsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id) = path.into_inner();
+    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewUsers).await?;
+    let realm_id = realm.realm.id.clone();
+    let n = state
+        .db
+        .run(move |conn| -> Result<usize, AppError> {
+            Ok(user_groups(conn, &realm_id, &id, query.search.as_deref())?.1.len())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "count": n })))
+}
+
+/// PUT `/users/{id}/groups/{group}`: no body is read (clients send none, or an empty JSON one).
+async fn join_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id, group_id) = path.into_inner();
+    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let realm_row = realm.realm.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
+            let group = load_group(conn, &realm_row.id, &group_id)?;
+            let conferred = role_rules::mapped_role_ids_of_group(conn, &realm_row.id, &group.id)?;
+            ensure_may_grant(conn, &principal, &realm_row, &conferred)?;
+            db::roles::add_member(conn, &user.id, &group.id)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+async fn leave_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (realm_name, id, group_id) = path.into_inner();
+    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let realm_row = realm.realm.clone();
+    let realm_id = realm_row.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
+            let group = load_group(conn, &realm_id, &group_id)?;
+            db::roles::remove_member(conn, &user.id, &group.id)?;
+            Ok(())
+        })
+        .await?;
+    invalidate(&state, &realm.realm.name).await;
+    Ok(no_content())
+}
+
+/// `/users/{id}/role-mappings…`, shared with groups through `roles::{get,change,all}_mappings`.
+mod mappings {
+    use super::*;
+
+    type UserPath = web::Path<(String, String)>;
+    type ClientPath = web::Path<(String, String, String)>;
+
+    pub async fn all(state: web::Data<AppState>, req: HttpRequest, path: UserPath) -> Result<HttpResponse, AppError> {
+        let (realm, id) = path.into_inner();
+        role_api::all_mappings(&state, &req, &realm, Subject::User(id)).await
+    }
+
+    pub async fn realm(state: web::Data<AppState>, req: HttpRequest, path: UserPath) -> Result<HttpResponse, AppError> {
+        let (realm, id) = path.into_inner();
+        role_api::get_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Realm,
+            MappingView::Direct,
+        )
+        .await
+    }
+
+    pub async fn realm_composite(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: UserPath,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id) = path.into_inner();
+        role_api::get_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Realm,
+            MappingView::Composite,
+        )
+        .await
+    }
+
+    pub async fn realm_available(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: UserPath,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id) = path.into_inner();
+        role_api::get_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Realm,
+            MappingView::Available,
+        )
+        .await
+    }
+
+    pub async fn add_realm(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: UserPath,
+        payload: web::Payload,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id) = path.into_inner();
+        role_api::change_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Realm,
+            payload,
+            true,
+        )
+        .await
+    }
+
+    pub async fn remove_realm(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: UserPath,
+        payload: web::Payload,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id) = path.into_inner();
+        role_api::change_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Realm,
+            payload,
+            false,
+        )
+        .await
+    }
+
+    pub async fn client(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: ClientPath,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id, client) = path.into_inner();
+        role_api::get_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Client(client),
+            MappingView::Direct,
+        )
+        .await
+    }
+
+    pub async fn client_composite(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: ClientPath,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id, client) = path.into_inner();
+        role_api::get_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Client(client),
+            MappingView::Composite,
+        )
+        .await
+    }
+
+    pub async fn client_available(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: ClientPath,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id, client) = path.into_inner();
+        role_api::get_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Client(client),
+            MappingView::Available,
+        )
+        .await
+    }
+
+    pub async fn add_client(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: ClientPath,
+        payload: web::Payload,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id, client) = path.into_inner();
+        role_api::change_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Client(client),
+            payload,
+            true,
+        )
+        .await
+    }
+
+    pub async fn remove_client(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        path: ClientPath,
+        payload: web::Payload,
+    ) -> Result<HttpResponse, AppError> {
+        let (realm, id, client) = path.into_inner();
+        role_api::change_mappings(
+            &state,
+            &req,
+            &realm,
+            Subject::User(id),
+            MappingScope::Client(client),
+            payload,
+            false,
+        )
+        .await
+    }
+}

@@ -9,17 +9,26 @@ use crate::domain::scopes::ClientScopes;
 use crate::domain::{Client, ClientScope};
 
 pub fn insert(conn: &mut DbConnection, client: &Client) -> QueryResult<()> {
-    diesel::insert_into(clients::table).values(ClientRow::from(client)).execute(conn)?;
+    diesel::insert_into(clients::table)
+        .values(ClientRow::from(client))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn update(conn: &mut DbConnection, client: &Client) -> QueryResult<()> {
-    diesel::update(clients::table.find(&client.id)).set(ClientRow::from(client)).execute(conn)?;
+    diesel::update(clients::table.find(&client.id))
+        .set(ClientRow::from(client))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn delete(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<usize> {
-    diesel::delete(clients::table.filter(clients::realm_id.eq(realm_id)).filter(clients::id.eq(id))).execute(conn)
+    diesel::delete(
+        clients::table
+            .filter(clients::realm_id.eq(realm_id))
+            .filter(clients::id.eq(id)),
+    )
+    .execute(conn)
 }
 
 pub fn find(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<Option<Client>> {
@@ -78,7 +87,12 @@ pub fn link_scope(conn: &mut DbConnection, client_id: &str, scope_id: &str, defa
     Ok(())
 }
 
-pub fn unlink_scope(conn: &mut DbConnection, client_id: &str, scope_id: &str, default_scope: bool) -> QueryResult<usize> {
+pub fn unlink_scope(
+    conn: &mut DbConnection,
+    client_id: &str,
+    scope_id: &str,
+    default_scope: bool,
+) -> QueryResult<usize> {
     diesel::delete(
         client_scope_links::table
             .filter(client_scope_links::client_id.eq(client_id))

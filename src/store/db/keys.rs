@@ -8,7 +8,9 @@ use super::DbConnection;
 use crate::domain::{KeyStatus, SigningKeyRecord};
 
 pub fn insert(conn: &mut DbConnection, key: &SigningKeyRecord) -> QueryResult<()> {
-    diesel::insert_into(signing_keys::table).values(SigningKeyRow::from(key)).execute(conn)?;
+    diesel::insert_into(signing_keys::table)
+        .values(SigningKeyRow::from(key))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -163,7 +163,9 @@ impl Db {
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
-            .build(ConnectionManager { location: location.clone() })?;
+            .build(ConnectionManager {
+                location: location.clone(),
+            })?;
         Ok(Self { pool, location })
     }
 
@@ -174,7 +176,11 @@ impl Db {
     /// Applies pending migrations of the backend in use.
     pub fn migrate(&self) -> Result<(), DbError> {
         let mut conn = self.pool.get()?;
-        let migrations = if self.location.is_sqlite() { SQLITE_MIGRATIONS } else { POSTGRES_MIGRATIONS };
+        let migrations = if self.location.is_sqlite() {
+            SQLITE_MIGRATIONS
+        } else {
+            POSTGRES_MIGRATIONS
+        };
         conn.run_pending_migrations(migrations)
             .map_err(|e| DbError::Migration(e.to_string()))?;
         Ok(())
@@ -205,7 +211,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| write_transaction(conn, f)).await
     }
 
     /// Synchronous access for start-up and CLI commands (not for request handlers).
@@ -218,11 +224,26 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.run(|conn| {
-            conn.batch_execute("SELECT 1").map_err(DbError::from)
-        })
-        .await
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
+            .await
     }
+}
+
+/// A transaction that takes the write lock before its first read. On SQLite a deferred transaction
+/// that reads, then writes after another writer committed, fails at once with SQLITE_BUSY ("database
+/// is locked") instead of waiting out `busy_timeout`; an empty write first gives BEGIN IMMEDIATE
+/// semantics. PostgreSQL needs nothing of the kind.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError> + From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Sqlite(_)) {
+            conn.batch_execute("UPDATE realms SET id = id WHERE 0")?;
+        }
+        f(conn)
+    })
 }
 
 /// True when a diesel error is a unique-constraint violation (a duplicate).

@@ -8,12 +8,16 @@ use super::DbConnection;
 use crate::domain::Realm;
 
 pub fn insert(conn: &mut DbConnection, realm: &Realm) -> QueryResult<()> {
-    diesel::insert_into(realms::table).values(RealmRow::from(realm)).execute(conn)?;
+    diesel::insert_into(realms::table)
+        .values(RealmRow::from(realm))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn update(conn: &mut DbConnection, realm: &Realm) -> QueryResult<()> {
-    diesel::update(realms::table.find(&realm.id)).set(RealmRow::from(realm)).execute(conn)?;
+    diesel::update(realms::table.find(&realm.id))
+        .set(RealmRow::from(realm))
+        .execute(conn)?;
     Ok(())
 }
 

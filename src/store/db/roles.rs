@@ -10,12 +10,16 @@ use super::DbConnection;
 use crate::domain::{Group, Role, User};
 
 pub fn insert(conn: &mut DbConnection, role: &Role) -> QueryResult<()> {
-    diesel::insert_into(roles::table).values(RoleRow::from(role)).execute(conn)?;
+    diesel::insert_into(roles::table)
+        .values(RoleRow::from(role))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn update(conn: &mut DbConnection, role: &Role) -> QueryResult<()> {
-    diesel::update(roles::table.find(&role.id)).set(RoleRow::from(role)).execute(conn)?;
+    diesel::update(roles::table.find(&role.id))
+        .set(RoleRow::from(role))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -44,7 +48,13 @@ pub fn find_by_name(conn: &mut DbConnection, container_id: &str, name: &str) -> 
         .map(|r| r.map(Role::from))
 }
 
-pub fn list_in_container(conn: &mut DbConnection, container_id: &str, search: Option<&str>, first: i64, max: i64) -> QueryResult<Vec<Role>> {
+pub fn list_in_container(
+    conn: &mut DbConnection,
+    container_id: &str,
+    search: Option<&str>,
+    first: i64,
+    max: i64,
+) -> QueryResult<Vec<Role>> {
     let mut query = roles::table.filter(roles::container_id.eq(container_id)).into_boxed();
     if let Some(s) = search.filter(|s| !s.is_empty()) {
         query = query.filter(roles::name.like(format!("%{s}%")));
@@ -66,7 +76,10 @@ pub fn add_composite(conn: &mut DbConnection, parent_id: &str, child_id: &str) -
         .get_result(conn)?;
     if exists == 0 {
         diesel::insert_into(composite_roles::table)
-            .values((composite_roles::parent_id.eq(parent_id), composite_roles::child_id.eq(child_id)))
+            .values((
+                composite_roles::parent_id.eq(parent_id),
+                composite_roles::child_id.eq(child_id),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -91,7 +104,10 @@ pub fn composites_of(conn: &mut DbConnection, parent_id: &str) -> QueryResult<Ve
 }
 
 pub fn has_composites(conn: &mut DbConnection, parent_id: &str) -> QueryResult<bool> {
-    let n: i64 = composite_roles::table.filter(composite_roles::parent_id.eq(parent_id)).count().get_result(conn)?;
+    let n: i64 = composite_roles::table
+        .filter(composite_roles::parent_id.eq(parent_id))
+        .count()
+        .get_result(conn)?;
     Ok(n > 0)
 }
 
@@ -112,7 +128,10 @@ pub fn composite_graph(conn: &mut DbConnection, realm_id: &str) -> QueryResult<H
 pub fn roles_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Role>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let rows: Vec<RoleRow> = roles::table.filter(roles::id.eq_any(chunk)).select(RoleRow::as_select()).load(conn)?;
+        let rows: Vec<RoleRow> = roles::table
+            .filter(roles::id.eq_any(chunk))
+            .select(RoleRow::as_select())
+            .load(conn)?;
         out.extend(rows.into_iter().map(Role::from));
     }
     Ok(out)
@@ -135,8 +154,12 @@ pub fn grant_to_user(conn: &mut DbConnection, user_id: &str, role_id: &str) -> Q
 }
 
 pub fn revoke_from_user(conn: &mut DbConnection, user_id: &str, role_id: &str) -> QueryResult<usize> {
-    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id)).filter(user_roles::role_id.eq(role_id)))
-        .execute(conn)
+    diesel::delete(
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(user_roles::role_id.eq(role_id)),
+    )
+    .execute(conn)
 }
 
 /// Roles mapped directly to the user.
@@ -171,7 +194,11 @@ pub fn mapped_role_ids(conn: &mut DbConnection, user_id: &str) -> QueryResult<Ve
             .select(group_roles::role_id)
             .load(conn)?;
         ids.extend(role_ids);
-        let parent: Option<Option<String>> = groups::table.find(&group_id).select(groups::parent_id).first(conn).optional()?;
+        let parent: Option<Option<String>> = groups::table
+            .find(&group_id)
+            .select(groups::parent_id)
+            .first(conn)
+            .optional()?;
         if let Some(Some(parent)) = parent {
             group_ids.push(parent);
         }
@@ -182,17 +209,26 @@ pub fn mapped_role_ids(conn: &mut DbConnection, user_id: &str) -> QueryResult<Ve
 // --- groups ---
 
 pub fn insert_group(conn: &mut DbConnection, group: &Group) -> QueryResult<()> {
-    diesel::insert_into(groups::table).values(GroupRow::from(group)).execute(conn)?;
+    diesel::insert_into(groups::table)
+        .values(GroupRow::from(group))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn update_group(conn: &mut DbConnection, group: &Group) -> QueryResult<()> {
-    diesel::update(groups::table.find(&group.id)).set(GroupRow::from(group)).execute(conn)?;
+    diesel::update(groups::table.find(&group.id))
+        .set(GroupRow::from(group))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn delete_group(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<usize> {
-    diesel::delete(groups::table.filter(groups::realm_id.eq(realm_id)).filter(groups::id.eq(id))).execute(conn)
+    diesel::delete(
+        groups::table
+            .filter(groups::realm_id.eq(realm_id))
+            .filter(groups::id.eq(id)),
+    )
+    .execute(conn)
 }
 
 pub fn find_group(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<Option<Group>> {
@@ -205,13 +241,25 @@ pub fn find_group(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryRes
         .map(|r| r.map(Group::from))
 }
 
-pub fn find_group_by_name(conn: &mut DbConnection, realm_id: &str, parent_id: Option<&str>, name: &str) -> QueryResult<Option<Group>> {
-    let mut query = groups::table.filter(groups::realm_id.eq(realm_id)).filter(groups::name.eq(name)).into_boxed();
+pub fn find_group_by_name(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    parent_id: Option<&str>,
+    name: &str,
+) -> QueryResult<Option<Group>> {
+    let mut query = groups::table
+        .filter(groups::realm_id.eq(realm_id))
+        .filter(groups::name.eq(name))
+        .into_boxed();
     query = match parent_id {
         Some(p) => query.filter(groups::parent_id.eq(p.to_owned())),
         None => query.filter(groups::parent_id.is_null()),
     };
-    query.select(GroupRow::as_select()).first(conn).optional().map(|r| r.map(Group::from))
+    query
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Group::from))
 }
 
 pub fn all_groups(conn: &mut DbConnection, realm_id: &str) -> QueryResult<Vec<Group>> {
@@ -238,8 +286,12 @@ pub fn add_member(conn: &mut DbConnection, user_id: &str, group_id: &str) -> Que
 }
 
 pub fn remove_member(conn: &mut DbConnection, user_id: &str, group_id: &str) -> QueryResult<usize> {
-    diesel::delete(user_groups::table.filter(user_groups::user_id.eq(user_id)).filter(user_groups::group_id.eq(group_id)))
-        .execute(conn)
+    diesel::delete(
+        user_groups::table
+            .filter(user_groups::user_id.eq(user_id))
+            .filter(user_groups::group_id.eq(group_id)),
+    )
+    .execute(conn)
 }
 
 pub fn members(conn: &mut DbConnection, group_id: &str, first: i64, max: i64) -> QueryResult<Vec<User>> {
@@ -279,8 +331,12 @@ pub fn grant_to_group(conn: &mut DbConnection, group_id: &str, role_id: &str) ->
 }
 
 pub fn revoke_from_group(conn: &mut DbConnection, group_id: &str, role_id: &str) -> QueryResult<usize> {
-    diesel::delete(group_roles::table.filter(group_roles::group_id.eq(group_id)).filter(group_roles::role_id.eq(role_id)))
-        .execute(conn)
+    diesel::delete(
+        group_roles::table
+            .filter(group_roles::group_id.eq(group_id))
+            .filter(group_roles::role_id.eq(role_id)),
+    )
+    .execute(conn)
 }
 
 pub fn direct_roles_of_group(conn: &mut DbConnection, group_id: &str) -> QueryResult<Vec<Role>> {
@@ -304,4 +360,46 @@ pub fn users_in_role(conn: &mut DbConnection, role_id: &str, first: i64, max: i6
         .select(UserRow::as_select())
         .load(conn)
         .map(|rows| rows.into_iter().map(User::from).collect())
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Roles of a container whose name contains `search` (case-insensitive, literally), by name.
+pub fn search_in_container(
+    conn: &mut DbConnection,
+    container_id: &str,
+    search: Option<&str>,
+    first: i64,
+    max: i64,
+) -> QueryResult<Vec<Role>> {
+    let mut query = roles::table.filter(roles::container_id.eq(container_id)).into_boxed();
+    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let escaped = s
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(lower(roles::name).like(format!("%{escaped}%")).escape('\\'));
+    }
+    query
+        .order(roles::name.asc())
+        .offset(first)
+        .limit(max)
+        .select(RoleRow::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Role::from).collect())
+}
+
+/// Ids of the roles among `ids` that are composites (have at least one child).
+pub fn composite_ids_among(conn: &mut DbConnection, ids: &[String]) -> QueryResult<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let parents: Vec<String> = composite_roles::table
+            .filter(composite_roles::parent_id.eq_any(chunk))
+            .select(composite_roles::parent_id)
+            .distinct()
+            .load(conn)?;
+        out.extend(parents);
+    }
+    Ok(out)
 }

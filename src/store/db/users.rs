@@ -10,17 +10,26 @@ use crate::domain::{Credential, User};
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(UserRow::from(user)).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(UserRow::from(user))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn update(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
-    diesel::update(users::table.find(&user.id)).set(UserRow::from(user)).execute(conn)?;
+    diesel::update(users::table.find(&user.id))
+        .set(UserRow::from(user))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn delete(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<usize> {
-    diesel::delete(users::table.filter(users::realm_id.eq(realm_id)).filter(users::id.eq(id))).execute(conn)
+    diesel::delete(
+        users::table
+            .filter(users::realm_id.eq(realm_id))
+            .filter(users::id.eq(id)),
+    )
+    .execute(conn)
 }
 
 pub fn find(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<Option<User>> {
@@ -79,7 +88,11 @@ pub struct UserQuery {
 }
 
 fn pattern(value: &str, exact: bool) -> String {
-    let escaped = value.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = value
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     if exact {
         escaped
     } else {
@@ -87,12 +100,20 @@ fn pattern(value: &str, exact: bool) -> String {
     }
 }
 
-fn filtered<'a>(realm_id: &'a str, q: &'a UserQuery) -> users::BoxedQuery<'a, super::multi_connection_impl::MultiBackend> {
+fn filtered<'a>(
+    realm_id: &'a str,
+    q: &'a UserQuery,
+) -> users::BoxedQuery<'a, super::multi_connection_impl::MultiBackend> {
     let mut query = users::table.filter(users::realm_id.eq(realm_id)).into_boxed();
     if !q.include_service_accounts {
         query = query.filter(users::service_account_client_id.is_null());
     }
-    if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "*") {
+    if let Some(search) = q
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "*")
+    {
         let p = pattern(search.trim_matches('*'), false);
         query = query.filter(
             lower(users::username)
@@ -107,13 +128,25 @@ fn filtered<'a>(realm_id: &'a str, q: &'a UserQuery) -> users::BoxedQuery<'a, su
         query = query.filter(lower(users::username).like(pattern(v, q.exact)).escape('\\'));
     }
     if let Some(v) = &q.email {
-        query = query.filter(lower(users::email.assume_not_null()).like(pattern(v, q.exact)).escape('\\'));
+        query = query.filter(
+            lower(users::email.assume_not_null())
+                .like(pattern(v, q.exact))
+                .escape('\\'),
+        );
     }
     if let Some(v) = &q.first_name {
-        query = query.filter(lower(users::first_name.assume_not_null()).like(pattern(v, q.exact)).escape('\\'));
+        query = query.filter(
+            lower(users::first_name.assume_not_null())
+                .like(pattern(v, q.exact))
+                .escape('\\'),
+        );
     }
     if let Some(v) = &q.last_name {
-        query = query.filter(lower(users::last_name.assume_not_null()).like(pattern(v, q.exact)).escape('\\'));
+        query = query.filter(
+            lower(users::last_name.assume_not_null())
+                .like(pattern(v, q.exact))
+                .escape('\\'),
+        );
     }
     if let Some(enabled) = q.enabled {
         query = query.filter(users::enabled.eq(enabled));
@@ -162,6 +195,8 @@ pub fn set_password(conn: &mut DbConnection, credential: &Credential) -> QueryRe
             .filter(credentials::credential_type.eq("password")),
     )
     .execute(conn)?;
-    diesel::insert_into(credentials::table).values(CredentialRow::from(credential)).execute(conn)?;
+    diesel::insert_into(credentials::table)
+        .values(CredentialRow::from(credential))
+        .execute(conn)?;
     Ok(())
 }

@@ -28,7 +28,10 @@ impl MemoryStore {
     pub fn new() -> Self {
         let (invalidations, _) = broadcast::channel(1024);
         Self {
-            inner: Arc::new(Mutex::new(Inner { entries: HashMap::new(), writes_since_sweep: 0 })),
+            inner: Arc::new(Mutex::new(Inner {
+                entries: HashMap::new(),
+                writes_since_sweep: 0,
+            })),
             invalidations,
         }
     }
@@ -72,7 +75,11 @@ impl MemoryStore {
     pub fn take(&self, key: &str) -> Option<String> {
         let now = Instant::now();
         let mut inner = self.inner.lock();
-        inner.entries.remove(key).filter(|(_, until)| *until > now).map(|(v, _)| v)
+        inner
+            .entries
+            .remove(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(v, _)| v)
     }
 
     pub fn incr(&self, key: &str, window: Duration) -> i64 {

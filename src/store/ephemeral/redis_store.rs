@@ -24,7 +24,12 @@ impl RedisStore {
         let conn = ConnectionManager::new(client.clone()).await?;
         let (invalidations, _) = broadcast::channel(1024);
         let channel = format!("{prefix}invalidate");
-        let store = Self { conn, prefix: prefix.to_owned(), channel: channel.clone(), invalidations: invalidations.clone() };
+        let store = Self {
+            conn,
+            prefix: prefix.to_owned(),
+            channel: channel.clone(),
+            invalidations: invalidations.clone(),
+        };
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(&channel).await?;
         tokio::spawn(async move {
@@ -52,7 +57,13 @@ impl RedisStore {
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), EphemeralError> {
         let mut conn = self.conn.clone();
         let ms = ttl.as_millis().max(1) as u64;
-        let _: () = redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(ms).query_async(&mut conn).await?;
+        let _: () = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut conn)
+            .await?;
         Ok(())
     }
 
