@@ -247,10 +247,10 @@ for stack in "${STACK_LIST[@]}"; do
 
     if [ "$REALMS" -gt 0 ]; then
         nexus_log "[$stack] realm scale: timings with the bench realm only"
-        before=$(python3 "$ADMIN_PY" timings "$BASE" bench 20 "probe-before-")
+        before=$(python3 "$ADMIN_PY" timings "$BASE" bench 20 "probe-before-" "$((REALMS / 2))")
         nexus_log "[$stack] creating $REALMS realms (8 in parallel)"
         python3 "$ADMIN_PY" create-realms "$BASE" "$REALMS" "scale-" 8
-        after=$(python3 "$ADMIN_PY" timings "$BASE" bench 20 "probe-after-")
+        after=$(python3 "$ADMIN_PY" timings "$BASE" bench 20 "probe-after-" "$((REALMS / 2))")
         load_test "$stack-after-realms"
         tps_after=$(bench_field "$BENCH_DIR/wrk-$stack-after-realms.txt" tokens_per_s)
         rss_after=$(rss_mb "$NEXUS_PID")
@@ -258,6 +258,7 @@ for stack in "${STACK_LIST[@]}"; do
             "| $label | create one realm (median of 20), ms | $(jget "$before" create_realm_ms) | $(jget "$after" create_realm_ms) |"
             "| $label | GET /admin/realms/bench (median of 20), ms | $(jget "$before" get_realm_ms) | $(jget "$after" get_realm_ms) |"
             "| $label | GET /admin/realms?briefRepresentation=true&first=0&max=100 (median of 20), ms | $(jget "$before" list_realms_ms) | $(jget "$after" list_realms_ms) |"
+            "| $label | GET /admin/realms?briefRepresentation=true&first=$((REALMS / 2))&max=100 (median of 20), ms | $(jget "$before" list_mid_ms) | $(jget "$after" list_mid_ms) |"
             "| $label | client_credentials tokens/s in realm bench | $tps | $tps_after |"
             "| $label | RSS after load, MB | $loaded_rss | $rss_after |"
         )

@@ -87,6 +87,10 @@ pub struct Settings {
     #[arg(long, env = "NEXUS_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
 
+    /// RSA keys kept generated ahead of time for new realms and rotations (0 = generate on demand).
+    #[arg(long, env = "NEXUS_KEY_POOL_SIZE", default_value_t = 4, global = true)]
+    pub key_pool_size: usize,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "NEXUS_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -124,6 +128,7 @@ impl Settings {
             bootstrap_admin_password: None,
             master_key: None,
             log_format: "text".to_owned(),
+            key_pool_size: 0,
             workers: None,
         }
     }

@@ -119,8 +119,9 @@ impl Application {
         let state = web::Data::new(AppState {
             db,
             ephemeral,
-            master_key: master,
+            master_key: master.clone(),
             realms,
+            key_pool: keys::KeyPool::start(master.clone(), settings.key_pool_size),
             clock,
             public_url,
             metrics: Metrics::new(),

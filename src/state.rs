@@ -14,6 +14,8 @@ pub struct AppState {
     pub ephemeral: EphemeralStore,
     pub master_key: Arc<MasterKey>,
     pub realms: Arc<RealmCache>,
+    /// Signing keys generated ahead of time for new realms and rotations.
+    pub key_pool: crate::service::keys::KeyPool,
     pub clock: Arc<dyn Clock>,
     /// Base URL without a trailing slash; issuers are `{public_url}/realms/{name}`.
     pub public_url: String,

@@ -121,7 +121,7 @@ def cmd_create_realms(base, count, prefix, parallel=8):
     print(f"created {count} realms in {secs:.1f} s ({count / secs:.1f} realms/s, {parallel} in parallel)")
 
 
-def cmd_timings(base, realm, samples, prefix):
+def cmd_timings(base, realm, samples, prefix, mid_first="0"):
     a = Admin(base)
     samples = int(samples)
     a.token()  # fetch outside the timed calls
@@ -138,7 +138,13 @@ def cmd_timings(base, realm, samples, prefix):
         listed["n"] = len(json.loads(body))
 
     get_list = [timed_ms(list_realms) for _ in range(samples)]
+
+    def list_mid():
+        a.request("GET", f"/admin/realms?briefRepresentation=true&first={int(mid_first)}&max=100")
+
+    get_mid = [timed_ms(list_mid) for _ in range(samples)]
     print(json.dumps({
+        "list_mid_ms": round(statistics.median(get_mid), 2),
         "create_realm_ms": round(statistics.median(create), 2),
         "get_realm_ms": round(statistics.median(get_one), 2),
         "list_realms_ms": round(statistics.median(get_list), 2),

@@ -71,3 +71,62 @@ fn longest_token_lifespan(conn: &mut DbConnection, realm_id: &str) -> diesel::Qu
         .first(conn)?;
     Ok(realm_lifespan.max(client_max.unwrap_or(0)))
 }
+
+/// RSA-2048 keys generated ahead of time by a background thread, so that creating a realm or
+/// rotating a key does not wait for prime generation (tens to hundreds of milliseconds, at random).
+/// When the pool is empty the caller generates inline; the pool never blocks a request.
+pub struct KeyPool {
+    ready: Option<std::sync::Mutex<std::sync::mpsc::Receiver<GeneratedKey>>>,
+}
+
+impl KeyPool {
+    /// Starts the filler thread keeping up to `size` keys ready (`size` 0: no pool, no thread).
+    pub fn start(master: std::sync::Arc<MasterKey>, size: usize) -> Self {
+        if size == 0 {
+            return Self { ready: None };
+        }
+        let (sender, receiver) = std::sync::mpsc::sync_channel(size);
+        let spawned = std::thread::Builder::new()
+            .name("nexus-keygen".into())
+            .spawn(move || loop {
+                match new_key(&master) {
+                    // `send` waits while the pool is full and fails once the server is gone.
+                    Ok(key) => {
+                        if sender.send(key).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "background key generation failed");
+                        break;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no background key generation");
+            return Self { ready: None };
+        }
+        Self {
+            ready: Some(std::sync::Mutex::new(receiver)),
+        }
+    }
+
+    /// A pre-generated key, if one is ready.
+    pub fn take(&self) -> Option<GeneratedKey> {
+        self.ready.as_ref()?.lock().ok()?.try_recv().ok()
+    }
+}
+
+/// A key from the pool, or one generated now on the blocking pool.
+pub async fn fresh_key(pool: &KeyPool, master: std::sync::Arc<MasterKey>) -> Result<GeneratedKey, KeyError> {
+    if let Some(key) = pool.take() {
+        return Ok(key);
+    }
+    tokio::task::spawn_blocking(move || new_key(&master))
+        .await
+        .unwrap_or_else(|e| {
+            Err(KeyError::Jose(josekit::JoseError::InvalidKeyFormat(anyhow::anyhow!(
+                "{e}"
+            ))))
+        })
+}

@@ -7,7 +7,7 @@
 //! `MAX_AGE`, which bounds staleness from writers that cannot publish (a CLI on an embedded store).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use crate::store::db::{self, Db};
 use crate::store::ephemeral::EphemeralStore;
 
 const MAX_AGE: Duration = Duration::from_secs(60);
+const SWEEP_EVERY: usize = 256;
 
 /// Everything the token endpoint needs of a realm, parsed once.
 pub struct RealmRuntime {
@@ -60,6 +61,8 @@ pub struct ServiceAccount {
 pub struct RealmCache {
     realms: RwLock<HashMap<String, Arc<RealmRuntime>>>,
     generation: AtomicU64,
+    /// Map size at which the next sweep of expired entries runs.
+    sweep_at: AtomicUsize,
     db: Db,
     master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
@@ -71,6 +74,7 @@ impl RealmCache {
         Self {
             realms: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
+            sweep_at: AtomicUsize::new(SWEEP_EVERY),
             db,
             master,
             clock,
@@ -131,7 +135,14 @@ impl RealmCache {
             loaded_at: Instant::now(),
         });
         if self.generation.load(Ordering::SeqCst) == generation {
-            self.realms.write().insert(name.to_owned(), runtime.clone());
+            let mut realms = self.realms.write();
+            // With thousands of realms, entries of realms nobody asks for any more must not pile up:
+            // once the map has grown by SWEEP_EVERY entries, drop every expired one.
+            if realms.len() >= self.sweep_at.load(Ordering::Relaxed) {
+                realms.retain(|_, entry| entry.loaded_at.elapsed() < MAX_AGE);
+                self.sweep_at.store(realms.len() + SWEEP_EVERY, Ordering::Relaxed);
+            }
+            realms.insert(name.to_owned(), runtime.clone());
         }
         Ok(Some(runtime))
     }

@@ -379,3 +379,29 @@ async fn simultaneous_rotations_in_the_database_serialize() {
     assert_eq!(active, 1, "exactly one active key after {N} simultaneous rotations");
     assert_eq!(records.len(), N + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realms_and_rotations_take_distinct_keys_from_the_background_pool() {
+    use crate::helpers::{spawn_on, Storage};
+    let app = spawn_on(Storage::fresh(), nexus::clock::SettableClock::default(), |s| {
+        s.key_pool_size = 2
+    })
+    .await;
+    // Let the filler thread get ahead, so the pool path (not only the inline fallback) is taken.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut kids = std::collections::HashSet::new();
+    for realm in ["pool-a", "pool-b", "pool-c"] {
+        app.create_realm(realm).await;
+        let (_, secret) = app.create_service_client(realm, "svc").await;
+        let token = cc_token(&app, realm, "svc", &secret).await;
+        let claims = app
+            .verify(realm, &token)
+            .await
+            .expect("token verifies against the JWKS");
+        assert_eq!(claims["iss"], app.issuer(realm));
+        let header = jsonwebtoken::decode_header(&token).expect("header");
+        assert!(kids.insert(header.kid.expect("kid")), "every realm gets its own key");
+    }
+    let new_kid = rotate(&app, "pool-a").await;
+    assert!(kids.insert(new_kid), "a rotation gets a key no realm had");
+}

@@ -153,9 +153,8 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     };
     // Key generation is CPU work: off the async workers, and outside the transaction.
     let master = state.master_key.clone();
-    let key = web::block(move || crate::service::keys::new_key(&master))
+    let key = crate::service::keys::fresh_key(&state.key_pool, master)
         .await
-        .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
     let now = state.now();
     let realm = state
@@ -288,9 +287,8 @@ async fn rotate_keys(
 ) -> Result<HttpResponse, AppError> {
     let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
     let master = state.master_key.clone();
-    let key = web::block(move || crate::service::keys::new_key(&master))
+    let key = crate::service::keys::fresh_key(&state.key_pool, master)
         .await
-        .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
     let realm = runtime.realm.clone();
     let now = state.now();
