@@ -30,7 +30,10 @@ RUN apt-get update \
     && chown nexus:nexus /var/lib/nexus
 COPY --from=builder /out/nexus /usr/local/bin/nexus
 COPY --from=builder /out/static /usr/share/nexus/static
+# MALLOC_ARENA_MAX=2: glibc otherwise keeps per-thread arenas after bursts of key generation
+# (RSS after 1,500 realm creations: ~155 MB with the default, ~86 MB with 2; idle is ~20 MB either way).
 ENV NEXUS_BIND=0.0.0.0:8080 \
+    MALLOC_ARENA_MAX=2 \
     NEXUS_DATA_DIR=/var/lib/nexus \
     RUST_LOG=info
 USER nexus
