@@ -37,7 +37,7 @@ pub enum DatabaseLocation {
     Postgres(String),
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DatabaseUrlError {
     #[error("unsupported database URL scheme `{0}`: use `postgres://…`, `sqlite://PATH` or a plain file path")]
     UnsupportedScheme(String),
@@ -252,4 +252,44 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
         err,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_is_chosen_by_the_url_scheme() {
+        assert_eq!(
+            DatabaseLocation::parse("postgres://u:p@db/nexus"),
+            Ok(DatabaseLocation::Postgres("postgres://u:p@db/nexus".into()))
+        );
+        assert!(matches!(
+            DatabaseLocation::parse("postgresql://db/nexus"),
+            Ok(DatabaseLocation::Postgres(_))
+        ));
+        assert_eq!(
+            DatabaseLocation::parse("sqlite:///var/lib/nexus.db"),
+            Ok(DatabaseLocation::Sqlite("/var/lib/nexus.db".into()))
+        );
+        assert_eq!(
+            DatabaseLocation::parse("data/nexus.db"),
+            Ok(DatabaseLocation::Sqlite("data/nexus.db".into()))
+        );
+        assert_eq!(
+            DatabaseLocation::parse("mysql://db/nexus"),
+            Err(DatabaseUrlError::UnsupportedScheme("mysql".into()))
+        );
+        assert!(DatabaseLocation::parse("host=db user=nexus dbname=nexus").is_err());
+        assert_eq!(
+            DatabaseLocation::parse("sqlite://"),
+            Err(DatabaseUrlError::EmptySqlitePath)
+        );
+    }
+
+    #[test]
+    fn redacted_locations_hide_the_password() {
+        let location = DatabaseLocation::parse("postgres://nexus:s3cret@db:5432/nexus").expect("parses");
+        assert!(!location.redacted().contains("s3cret"));
+    }
 }
