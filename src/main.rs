@@ -45,7 +45,10 @@ fn init_tracing(settings: &Settings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        // A failed log write is reported with eprintln!, which panics when stderr itself is gone:
+        // a closed log pipe must not take the server down.
+        .log_internal_errors(false);
     if settings.log_format == "json" {
         builder.json().init();
     } else {

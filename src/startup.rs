@@ -1,5 +1,6 @@
 //! Building the server from settings: storage, keys, bootstrap, then the HTTP listener.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -79,7 +80,9 @@ fn bootstrap(db: &Db, master: &MasterKey, settings: &Settings, now: i64) -> anyh
     if let Some(username) = created {
         tracing::info!(%username, "created realm master and its administrator");
         if generated {
-            eprintln!(
+            // Written to the terminal, not the log; a closed stderr must not abort the start.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n  nexus: created administrator `{username}` in realm `master` with the generated password:\n\n      {password_text}\n\n  It is shown only this once.\n"
             );
         }

@@ -62,6 +62,33 @@ fn unknown_database_schemes_are_refused_with_a_clear_message() {
 }
 
 #[test]
+fn a_closed_log_pipe_does_not_stop_the_server() {
+    let storage = Storage::fresh();
+    let mut cmd = nexus();
+    cmd.env("NEXUS_DATA_DIR", storage.data_dir.path())
+        .env("NEXUS_BIND", "127.0.0.1:0")
+        .env("NEXUS_KEY_POOL_SIZE", "0")
+        .env("NEXUS_BOOTSTRAP_ADMIN_PASSWORD", "x")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    if let Some(url) = &storage.database_url {
+        cmd.env("NEXUS_DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().expect("starts");
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().expect("stderr"))
+        .read_line(&mut first)
+        .expect("a first log line");
+    // The reader is gone now: every further log line fails to write.
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = child.try_wait().expect("status");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(status.is_none(), "nexus exited when its log pipe closed: {status:?}");
+}
+
+#[test]
 fn migrate_applies_the_schema_and_exits() {
     let storage = Storage::fresh();
     let mut cmd = nexus();
@@ -129,6 +156,8 @@ fn serve(storage: &Storage) -> (std::process::Child, Vec<String>, u16) {
                 .expect("port number");
         }
     };
+    // Keep draining stderr, as a log collector would, for as long as the child writes.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     (child, lines, port)
 }
 
@@ -144,7 +173,10 @@ async fn the_first_start_prints_a_generated_admin_password_once() {
         .map(|l| l.trim().to_owned())
         .expect("a generated password is printed");
     assert!(password.len() >= 32, "generated password too short: {printed}");
-    assert!(!printed.contains('\x1b'), "logs to a pipe must be plain text: {printed:?}");
+    assert!(
+        !printed.contains('\x1b'),
+        "logs to a pipe must be plain text: {printed:?}"
+    );
     // It logs in as the administrator of master, with rights over the admin API.
     let http = reqwest::Client::new();
     let token: serde_json::Value = http
