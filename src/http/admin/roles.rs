@@ -38,98 +38,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/realms/{realm}/clients/{client}/roles",
             web::post().to(create_client_role),
         );
-    cfg.route("/admin/realms/{realm}/roles/{role}", web::get().to(realm_role::get))
-        .route("/admin/realms/{realm}/roles/{role}", web::put().to(realm_role::update))
-        .route(
-            "/admin/realms/{realm}/roles/{role}",
-            web::delete().to(realm_role::delete),
-        )
-        .route(
-            "/admin/realms/{realm}/roles/{role}/users",
-            web::get().to(realm_role::users),
-        )
-        .route(
-            "/admin/realms/{realm}/roles/{role}/composites",
-            web::get().to(realm_role::composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles/{role}/composites",
-            web::post().to(realm_role::add_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles/{role}/composites",
-            web::delete().to(realm_role::remove_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles/{role}/composites/realm",
-            web::get().to(realm_role::realm_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles/{role}/composites/clients/{target}",
-            web::get().to(realm_role::client_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}",
-            web::get().to(client_role::get),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}",
-            web::put().to(client_role::update),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}",
-            web::delete().to(client_role::delete),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}/users",
-            web::get().to(client_role::users),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}/composites",
-            web::get().to(client_role::composites),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}/composites",
-            web::post().to(client_role::add_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}/composites",
-            web::delete().to(client_role::remove_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}/composites/realm",
-            web::get().to(client_role::realm_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles/{role}/composites/clients/{target}",
-            web::get().to(client_role::client_composites),
-        )
-        .route("/admin/realms/{realm}/roles-by-id/{role}", web::get().to(by_id::get))
-        .route("/admin/realms/{realm}/roles-by-id/{role}", web::put().to(by_id::update))
-        .route(
-            "/admin/realms/{realm}/roles-by-id/{role}",
-            web::delete().to(by_id::delete),
-        )
-        .route(
-            "/admin/realms/{realm}/roles-by-id/{role}/composites",
-            web::get().to(by_id::composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles-by-id/{role}/composites",
-            web::post().to(by_id::add_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles-by-id/{role}/composites",
-            web::delete().to(by_id::remove_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles-by-id/{role}/composites/realm",
-            web::get().to(by_id::realm_composites),
-        )
-        .route(
-            "/admin/realms/{realm}/roles-by-id/{role}/composites/clients/{target}",
-            web::get().to(by_id::client_composites),
-        );
+    // One set of handlers for a role addressed by name in the realm, by name in a client, or by id:
+    // `RoleAt` reads which of those the matched route names.
+    for prefix in [
+        "/admin/realms/{realm}/roles/{role}",
+        "/admin/realms/{realm}/clients/{client}/roles/{role}",
+        "/admin/realms/{realm}/roles-by-id/{role_id}",
+    ] {
+        cfg.route(prefix, web::get().to(role_at::get))
+            .route(prefix, web::put().to(role_at::update))
+            .route(prefix, web::delete().to(role_at::delete))
+            .route(&format!("{prefix}/composites"), web::get().to(role_at::composites))
+            .route(&format!("{prefix}/composites"), web::post().to(role_at::add_composites))
+            .route(
+                &format!("{prefix}/composites"),
+                web::delete().to(role_at::remove_composites),
+            )
+            .route(
+                &format!("{prefix}/composites/realm"),
+                web::get().to(role_at::realm_composites),
+            )
+            .route(
+                &format!("{prefix}/composites/clients/{{target}}"),
+                web::get().to(role_at::client_composites),
+            );
+        // Keycloak has no `/users` under roles-by-id.
+        if !prefix.ends_with("{role_id}") {
+            cfg.route(&format!("{prefix}/users"), web::get().to(role_at::users));
+        }
+    }
 }
 
 // ---------- shared: rendering and resolving roles ----------
@@ -720,278 +657,109 @@ async fn change_composites(
     Ok(no_content())
 }
 
-/// `/admin/realms/{realm}/roles/{role}…`
-mod realm_role {
+/// A role as the matched route addresses it: `{role}` in the realm, `{role}` in `{client}`, or
+/// `{role_id}`, always under `{realm}`.
+pub struct RoleAt {
+    realm: String,
+    key: RoleKey,
+}
+
+impl actix_web::FromRequest for RoleAt {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let param = |name: &str| req.match_info().get(name).map(str::to_owned);
+        let at = match (param("realm"), param("role_id"), param("client"), param("role")) {
+            (Some(realm), Some(id), _, _) => Ok(Self {
+                realm,
+                key: RoleKey::Id(id),
+            }),
+            (Some(realm), None, Some(client), Some(name)) => Ok(Self {
+                realm,
+                key: RoleKey::Named(Container::Client(client), name),
+            }),
+            (Some(realm), None, None, Some(name)) => Ok(Self {
+                realm,
+                key: RoleKey::Named(Container::Realm, name),
+            }),
+            _ => Err(AppError::bad_request("Invalid role path")),
+        };
+        std::future::ready(at)
+    }
+}
+
+/// The handlers mounted under each of `RoleAt`'s three addressings.
+mod role_at {
     use super::*;
 
-    fn key(path: (String, String)) -> (String, RoleKey) {
-        (path.0, RoleKey::Named(Container::Realm, path.1))
-    }
-
-    pub async fn get(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        get_role(&state, &req, &realm, key).await
+    pub async fn get(state: web::Data<AppState>, req: HttpRequest, at: RoleAt) -> Result<HttpResponse, AppError> {
+        get_role(&state, &req, &at.realm, at.key).await
     }
 
     pub async fn update(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String)>,
+        at: RoleAt,
         payload: web::Payload,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        update_role(&state, &req, &realm, key, payload).await
+        update_role(&state, &req, &at.realm, at.key, payload).await
     }
 
-    pub async fn delete(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        delete_role(&state, &req, &realm, key).await
+    pub async fn delete(state: web::Data<AppState>, req: HttpRequest, at: RoleAt) -> Result<HttpResponse, AppError> {
+        delete_role(&state, &req, &at.realm, at.key).await
     }
 
     pub async fn users(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String)>,
+        at: RoleAt,
         query: web::Query<UsersQuery>,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        role_users(&state, &req, &realm, key, query.into_inner()).await
+        role_users(&state, &req, &at.realm, at.key, query.into_inner()).await
     }
 
     pub async fn composites(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String)>,
+        at: RoleAt,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        super::composites(&state, &req, &realm, key, CompositeFilter::All).await
+        super::composites(&state, &req, &at.realm, at.key, CompositeFilter::All).await
     }
 
     pub async fn realm_composites(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String)>,
+        at: RoleAt,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        super::composites(&state, &req, &realm, key, CompositeFilter::Realm).await
+        super::composites(&state, &req, &at.realm, at.key, CompositeFilter::Realm).await
     }
 
     pub async fn client_composites(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String, String)>,
+        at: RoleAt,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, role, target) = path.into_inner();
-        let (realm, key) = key((realm, role));
-        super::composites(&state, &req, &realm, key, CompositeFilter::Client(target)).await
+        let target = req.match_info().get("target").unwrap_or_default().to_owned();
+        super::composites(&state, &req, &at.realm, at.key, CompositeFilter::Client(target)).await
     }
 
     pub async fn add_composites(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String)>,
+        at: RoleAt,
         payload: web::Payload,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        change_composites(&state, &req, &realm, key, payload, true).await
+        change_composites(&state, &req, &at.realm, at.key, payload, true).await
     }
 
     pub async fn remove_composites(
         state: web::Data<AppState>,
         req: HttpRequest,
-        path: web::Path<(String, String)>,
+        at: RoleAt,
         payload: web::Payload,
     ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        change_composites(&state, &req, &realm, key, payload, false).await
-    }
-}
-
-/// `/admin/realms/{realm}/clients/{client}/roles/{role}…`
-mod client_role {
-    use super::*;
-
-    fn key(path: (String, String, String)) -> (String, RoleKey) {
-        (path.0, RoleKey::Named(Container::Client(path.1), path.2))
-    }
-
-    pub async fn get(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        get_role(&state, &req, &realm, key).await
-    }
-
-    pub async fn update(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-        payload: web::Payload,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        update_role(&state, &req, &realm, key, payload).await
-    }
-
-    pub async fn delete(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        delete_role(&state, &req, &realm, key).await
-    }
-
-    pub async fn users(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-        query: web::Query<UsersQuery>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        role_users(&state, &req, &realm, key, query.into_inner()).await
-    }
-
-    pub async fn composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        super::composites(&state, &req, &realm, key, CompositeFilter::All).await
-    }
-
-    pub async fn realm_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        super::composites(&state, &req, &realm, key, CompositeFilter::Realm).await
-    }
-
-    pub async fn client_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, client, role, target) = path.into_inner();
-        let (realm, key) = key((realm, client, role));
-        super::composites(&state, &req, &realm, key, CompositeFilter::Client(target)).await
-    }
-
-    pub async fn add_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-        payload: web::Payload,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        change_composites(&state, &req, &realm, key, payload, true).await
-    }
-
-    pub async fn remove_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-        payload: web::Payload,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        change_composites(&state, &req, &realm, key, payload, false).await
-    }
-}
-
-/// `/admin/realms/{realm}/roles-by-id/{role}…`
-mod by_id {
-    use super::*;
-
-    fn key(path: (String, String)) -> (String, RoleKey) {
-        (path.0, RoleKey::Id(path.1))
-    }
-
-    pub async fn get(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        get_role(&state, &req, &realm, key).await
-    }
-
-    pub async fn update(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-        payload: web::Payload,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        update_role(&state, &req, &realm, key, payload).await
-    }
-
-    pub async fn delete(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        delete_role(&state, &req, &realm, key).await
-    }
-
-    pub async fn composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        super::composites(&state, &req, &realm, key, CompositeFilter::All).await
-    }
-
-    pub async fn realm_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        super::composites(&state, &req, &realm, key, CompositeFilter::Realm).await
-    }
-
-    pub async fn client_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String, String)>,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, role, target) = path.into_inner();
-        let (realm, key) = key((realm, role));
-        super::composites(&state, &req, &realm, key, CompositeFilter::Client(target)).await
-    }
-
-    pub async fn add_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-        payload: web::Payload,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        change_composites(&state, &req, &realm, key, payload, true).await
-    }
-
-    pub async fn remove_composites(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        path: web::Path<(String, String)>,
-        payload: web::Payload,
-    ) -> Result<HttpResponse, AppError> {
-        let (realm, key) = key(path.into_inner());
-        change_composites(&state, &req, &realm, key, payload, false).await
+        change_composites(&state, &req, &at.realm, at.key, payload, false).await
     }
 }
 
@@ -1200,4 +968,95 @@ pub async fn all_mappings(
 /// `is_true` for boolean query parameters (`true`/`True`, as python-keycloak sends them).
 pub fn query_flag(v: Option<&str>) -> bool {
     is_true(v)
+}
+
+/// Whose role mappings the matched route names (`{user_id}` or `{group_id}` under `{realm}`), and of
+/// which container (the realm, or `{client}`).
+pub struct MappingsAt {
+    realm: String,
+    subject: Subject,
+    scope: MappingScope,
+}
+
+impl actix_web::FromRequest for MappingsAt {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let param = |name: &str| req.match_info().get(name).map(str::to_owned);
+        let subject = match (param("user_id"), param("group_id")) {
+            (Some(id), _) => Some(Subject::User(id)),
+            (None, Some(id)) => Some(Subject::Group(id)),
+            (None, None) => None,
+        };
+        let scope = param("client").map_or(MappingScope::Realm, MappingScope::Client);
+        std::future::ready(match (param("realm"), subject) {
+            (Some(realm), Some(subject)) => Ok(Self { realm, subject, scope }),
+            _ => Err(AppError::bad_request("Invalid role-mapping path")),
+        })
+    }
+}
+
+/// Keycloak's role-mapping routes under `prefix` (a user's or a group's path).
+pub fn mapping_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.route(&format!("{prefix}/role-mappings"), web::get().to(mappings::all));
+    for scope in ["realm", "clients/{client}"] {
+        let base = format!("{prefix}/role-mappings/{scope}");
+        cfg.route(&base, web::get().to(mappings::direct))
+            .route(&base, web::post().to(mappings::add))
+            .route(&base, web::delete().to(mappings::remove))
+            .route(&format!("{base}/composite"), web::get().to(mappings::composite))
+            .route(&format!("{base}/available"), web::get().to(mappings::available));
+    }
+}
+
+/// The handlers of `mapping_routes`, for users and groups alike.
+mod mappings {
+    use super::*;
+
+    pub async fn all(state: web::Data<AppState>, req: HttpRequest, at: MappingsAt) -> Result<HttpResponse, AppError> {
+        all_mappings(&state, &req, &at.realm, at.subject).await
+    }
+
+    pub async fn direct(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        at: MappingsAt,
+    ) -> Result<HttpResponse, AppError> {
+        get_mappings(&state, &req, &at.realm, at.subject, at.scope, MappingView::Direct).await
+    }
+
+    pub async fn composite(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        at: MappingsAt,
+    ) -> Result<HttpResponse, AppError> {
+        get_mappings(&state, &req, &at.realm, at.subject, at.scope, MappingView::Composite).await
+    }
+
+    pub async fn available(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        at: MappingsAt,
+    ) -> Result<HttpResponse, AppError> {
+        get_mappings(&state, &req, &at.realm, at.subject, at.scope, MappingView::Available).await
+    }
+
+    pub async fn add(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        at: MappingsAt,
+        payload: web::Payload,
+    ) -> Result<HttpResponse, AppError> {
+        change_mappings(&state, &req, &at.realm, at.subject, at.scope, payload, true).await
+    }
+
+    pub async fn remove(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        at: MappingsAt,
+        payload: web::Payload,
+    ) -> Result<HttpResponse, AppError> {
+        change_mappings(&state, &req, &at.realm, at.subject, at.scope, payload, false).await
+    }
 }
