@@ -102,10 +102,7 @@ struct ListQuery {
 
 impl ListQuery {
     fn paging(&self) -> Paging {
-        Paging {
-            first: self.first,
-            max: self.max,
-        }
+        Paging::new(self.first, self.max)
     }
 }
 
@@ -136,8 +133,8 @@ async fn list(
                 Some(cid) => db::clients::list(conn, &realm_id, 0, 10_000)?
                     .into_iter()
                     .filter(|c| c.client_id.to_lowercase().contains(&cid.to_lowercase()))
-                    .skip(query.paging().first() as usize)
-                    .take(query.paging().max(100) as usize)
+                    .skip(query.paging().offset())
+                    .take(query.paging().limit(100))
                     .collect(),
                 None => db::clients::list(conn, &realm_id, query.paging().first(), query.paging().max(1000))?,
             };

@@ -203,26 +203,8 @@ fn list_groups(tree: &GroupTree, parent: Option<&str>, query: &ListQuery) -> Vec
         .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
     values
         .into_iter()
-        .skip(
-            usize::try_from(
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .first(),
-            )
-            .unwrap_or(0),
-        )
-        .take(
-            usize::try_from(
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .max(100),
-            )
-            .unwrap_or(100),
-        )
+        .skip(Paging::new(query.first, query.max).offset())
+        .take(Paging::new(query.first, query.max).limit(100))
         .map(|mut v| {
             if brief {
                 if let Value::Object(map) = &mut v {
@@ -589,16 +571,8 @@ async fn members(
             let users = db::roles::members(
                 conn,
                 &group.id,
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .first(),
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .max(100),
+                Paging::new(query.first, query.max).first(),
+                Paging::new(query.first, query.max).max(100),
             )?;
             super::users::users_json(conn, &realm_id, &users, brief)
         })

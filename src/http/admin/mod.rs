@@ -106,6 +106,20 @@ pub struct Paging {
 }
 
 impl Paging {
+    pub fn new(first: Option<i64>, max: Option<i64>) -> Self {
+        Self { first, max }
+    }
+
+    /// How many items of an in-memory list to skip.
+    pub fn offset(&self) -> usize {
+        usize::try_from(self.first()).unwrap_or(0)
+    }
+
+    /// How many items of an in-memory list to keep (`default` when `max` is absent).
+    pub fn limit(&self, default: usize) -> usize {
+        usize::try_from(self.max(i64::try_from(default).unwrap_or(i64::MAX))).unwrap_or(default)
+    }
+
     pub fn first(&self) -> i64 {
         self.first.unwrap_or(0).max(0)
     }

@@ -39,10 +39,7 @@ struct ListQuery {
 
 impl ListQuery {
     fn paging(&self) -> Paging {
-        Paging {
-            first: self.first,
-            max: self.max,
-        }
+        Paging::new(self.first, self.max)
     }
 }
 

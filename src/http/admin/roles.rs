@@ -303,16 +303,8 @@ async fn list_roles(
                 conn,
                 &container_id,
                 query.search.as_deref(),
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .first(),
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .max(i64::MAX),
+                Paging::new(query.first, query.max).first(),
+                Paging::new(query.first, query.max).max(i64::MAX),
             )?;
             let mut out = roles_json(conn, &roles)?;
             if brief {
@@ -565,16 +557,8 @@ async fn role_users(
             let users = db::roles::users_in_role(
                 conn,
                 &role.id,
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .first(),
-                Paging {
-                    first: query.first,
-                    max: query.max,
-                }
-                .max(100),
+                Paging::new(query.first, query.max).first(),
+                Paging::new(query.first, query.max).max(100),
             )?;
             super::users::users_json(conn, &realm_row.id, &users, false)
         })

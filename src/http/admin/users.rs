@@ -276,16 +276,8 @@ async fn list(
     let filter = query.user_query()?;
     let brief = parse_flag(query.brief_representation.as_deref(), "briefRepresentation")?.unwrap_or(false);
     let (first, max) = (
-        Paging {
-            first: query.first,
-            max: query.max,
-        }
-        .first(),
-        Paging {
-            first: query.first,
-            max: query.max,
-        }
-        .max(100),
+        Paging::new(query.first, query.max).first(),
+        Paging::new(query.first, query.max).max(100),
     );
     let realm_id = realm.realm.id.clone();
     let body = state
@@ -611,26 +603,8 @@ async fn groups_of(
             let (tree, ids) = user_groups(conn, &realm_id, &id, query.search.as_deref())?;
             Ok(ids
                 .iter()
-                .skip(
-                    usize::try_from(
-                        Paging {
-                            first: query.first,
-                            max: query.max,
-                        }
-                        .first(),
-                    )
-                    .unwrap_or(0),
-                )
-                .take(
-                    usize::try_from(
-                        Paging {
-                            first: query.first,
-                            max: query.max,
-                        }
-                        .max(100),
-                    )
-                    .unwrap_or(100),
-                )
+                .skip(Paging::new(query.first, query.max).offset())
+                .take(Paging::new(query.first, query.max).limit(100))
                 .filter_map(|gid| tree.get(gid))
                 .map(|g| {
                     let mut value = tree.json(g);
