@@ -1026,3 +1026,35 @@ async fn the_stylesheet_and_method_rules() {
         .await;
     assert!(page.is_login_page(), "{}", page.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_survive_a_restart_of_nexus_and_of_the_ephemeral_store() {
+    let app = spawn_app().await;
+    realm_with_web_client(&app, "durable").await;
+    let browser = Browser::new(&app);
+    let code = login_for_code(&app, &browser, "durable", "web").await;
+    let (_, tokens) = exchange(&app, "durable", "web", &code, VERIFIER).await;
+    let sid = tokens["session_state"].as_str().expect("sid").to_owned();
+
+    let app = crate::restart::restart_in_place_with(app, true).await;
+    let resp = app
+        .http
+        .post(app.token_url("durable"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", tokens["refresh_token"].as_str().expect("refresh")),
+        ])
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(resp.status(), 200, "the refresh token outlives both stores' restarts");
+    let refreshed: Value = resp.json().await.expect("json");
+    assert_eq!(refreshed["session_state"], sid.as_str(), "the session is resumed");
+    // The browser's session is gone: it must log in again.
+    let c = challenge(VERIFIER);
+    assert!(browser
+        .authorize("durable", &code_request("web", &c))
+        .await
+        .is_login_page());
+}
