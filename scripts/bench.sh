@@ -65,7 +65,8 @@
 #   wrk, PostgreSQL and Redis share the same cores, so ratios stay below 1.
 #   The code and login flows alternate two request kinds per connection;
 #   wrk's latency figures mix both, so their scripts also time each kind
-#   (reported separately).
+#   (reported separately, raw: wrk's own percentiles include its latency
+#   correction, stats_correct, the per-kind ones do not).
 #
 # The output ends with markdown tables (with the command and date) to paste
 # into docs/BENCHMARKS.md.
@@ -452,11 +453,11 @@ done
 
 # ---- report --------------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+TODAY=$(date +%Y-%m-%d)
 echo
-echo "# Results — $(date +%Y-%m-%d)"
+echo "# Results of \`$COMMAND_LINE\` — $TODAY"
 echo
-echo "\`$COMMAND_LINE\` (nexus $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '(uncommitted)'), release build)."
-echo
+echo "nexus $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '(uncommitted)'), release build."
 echo "Machine: $NPROC cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(openssl version | awk '{print $1, $2}');"
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --timeout $WRK_TIMEOUT after a 3 s warm-up per flow, on the same machine as the server."
 echo "RSA-2048 sign/s (openssl speed): $RSA_PER_CORE per core, x $NPROC cores = $RSA_LIMIT; measured with -multi $NPROC: $RSA_MULTI."
@@ -466,7 +467,7 @@ if [ -n "$HASH_MS" ]; then
 fi
 if [ "${#ROWS[@]}" -gt 0 ]; then
     echo
-    echo "## client_credentials token issuance"
+    echo "## client_credentials token issuance — $TODAY"
     echo
     echo "One RS256 signature per token: ratio = tokens/s × $SIGS_CLIENT_CREDENTIALS ÷ (RSA sign/s × nproc)."
     echo
@@ -476,11 +477,12 @@ if [ "${#ROWS[@]}" -gt 0 ]; then
 fi
 if [ "${#CODE_ROWS[@]}" -gt 0 ]; then
     echo
-    echo "## Authorization code: code-for-token exchange"
+    echo "## Authorization code: code-for-token exchange — $TODAY"
     echo
     echo "Each cycle: GET /auth with the SSO cookie and prompt=none (302 with a code; PKCE S256, public client)"
     echo "then POST /token grant_type=authorization_code. wrk's p50/p99 mix both request kinds; the exchange"
-    echo "and authorization columns are timed per request kind by the script (request() to response())."
+    echo "and authorization columns are timed per request kind by the script (request() to response(), raw;"
+    echo "wrk's own percentiles include its latency correction, stats_correct, so they can exceed both)."
     echo "Each exchange signs $SIGS_CODE RS256 JWTs (access, ID — scope openid —, refresh token):"
     echo "ratio = exchanges/s × $SIGS_CODE ÷ (RSA sign/s × nproc); the authorization requests' work is not in the formula."
     echo
@@ -490,7 +492,7 @@ if [ "${#CODE_ROWS[@]}" -gt 0 ]; then
 fi
 if [ "${#REFRESH_ROWS[@]}" -gt 0 ]; then
     echo
-    echo "## refresh_token grant (rotation)"
+    echo "## refresh_token grant (rotation) — $TODAY"
     echo
     echo "Each refresh signs $SIGS_REFRESH RS256 JWTs (access, ID — scope openid —, the next refresh token):"
     echo "ratio = refreshes/s × $SIGS_REFRESH ÷ (RSA sign/s × nproc). It also verifies the presented token"
@@ -502,11 +504,12 @@ if [ "${#REFRESH_ROWS[@]}" -gt 0 ]; then
 fi
 if [ "${#LOGIN_ROWS[@]}" -gt 0 ]; then
     echo
-    echo "## Login form POST (argon2id)"
+    echo "## Login form POST (argon2id) — $TODAY"
     echo
     echo "Each cycle: GET /auth (login page, no SSO cookie) then POST the login form; a 302 with a code is a login."
     echo "Every login verifies one password: ratio = logins/s ÷ (nproc / seconds per verification)"
-    echo "= logins/s ÷ $HASH_CEILING. The login columns are timed per request kind by the script; wrk's p99 mixes both."
+    echo "= logins/s ÷ $HASH_CEILING. The login columns are timed per request kind by the script (raw); wrk's p99"
+    echo "mixes both kinds and includes its latency correction."
     echo "With $CONNECTIONS connections the logins queue for the cores: their latency is mostly waiting."
     echo
     echo "| stack | logins/s | login POST p50 ms | login POST p99 ms | login page GET p99 ms | p99 ms (mixed) | unexpected + socket errors | RSS after MB | logins/s ÷ ($NPROC / $HASH_MS ms) |"
@@ -515,7 +518,7 @@ if [ "${#LOGIN_ROWS[@]}" -gt 0 ]; then
 fi
 if [ "${#SCALE_ROWS[@]}" -gt 0 ]; then
     echo
-    echo "## realm scale: before and after creating $REALMS more realms"
+    echo "## realm scale: before and after creating $REALMS more realms — $TODAY"
     echo
     echo "(\"before\" already has master, bench and the 20 realms its own create-timing made.)"
     echo

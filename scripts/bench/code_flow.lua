@@ -24,8 +24,9 @@
 -- therefore also times each kind itself (LuaJIT FFI clock_gettime, from
 -- request() to response()): the state parameter pairs a GET with its 302, and
 -- the nonce (echoed in the ID token, whose payload is decoded) pairs a POST
--- with its token response.  Requests waiting in wrk's write buffer count
--- toward these times, as they do toward wrk's.
+-- with its token response.  These times are raw; wrk adds synthetic samples
+-- to its own distribution (stats_correct, its coordinated-omission
+-- correction) before done(), so its high percentiles can exceed both kinds'.
 --
 -- Every unexpected answer (anything but a 302 with a code, or a 200 with an
 -- access, an ID and a refresh token) is counted as non-200; done() prints one "BENCH ..." line.

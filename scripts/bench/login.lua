@@ -23,7 +23,8 @@
 -- wrk's latency figures MIX BOTH KINDS; the script times each kind itself
 -- (LuaJIT FFI clock_gettime, request() to response(); login_hint, echoed in
 -- the page's username field, pairs a GET with its page, and state, echoed in
--- the 302, pairs a POST with its answer).  Every other answer — including the
+-- the 302, pairs a POST with its answer); these times are raw, wrk's own
+-- percentiles include its latency correction (stats_correct).  Every other answer — including the
 -- login page again with an error, a wrong password — is counted as non-200.
 -- done() prints one "BENCH ..." line.
 
