@@ -2,9 +2,13 @@
 
 pub mod admin;
 pub mod body;
+pub mod cookies;
+pub mod cors;
 pub mod middleware;
+pub mod oidc_endpoints;
 pub mod ops;
 pub mod protocol;
+pub mod session_iframes;
 
 use actix_web::web;
 
