@@ -7,8 +7,10 @@ pub mod cors;
 pub mod middleware;
 pub mod oidc_endpoints;
 pub mod ops;
+pub mod pages;
 pub mod protocol;
 pub mod session_iframes;
+pub mod views;
 
 use actix_web::web;
 
@@ -16,5 +18,6 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     protocol::routes(cfg);
+    pages::routes(cfg);
     admin::routes(cfg);
 }
