@@ -27,13 +27,13 @@ pub async fn observe(
     ] {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
-    // A handler whose own policy says who may frame it (the session iframes keycloak-js embeds)
+    // A handler whose own policy lets others frame it (the session iframes keycloak-js embeds)
     // decides framing; X-Frame-Options knows no "these origins" and would override it in old browsers.
-    let frames_decided = headers
+    let framing_allowed = headers
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|csp| csp.contains("frame-ancestors"));
-    if !frames_decided {
+        .is_some_and(|csp| csp.contains("frame-ancestors") && !csp.contains("frame-ancestors 'none'"));
+    if !framing_allowed {
         headers.insert(
             HeaderName::from_static("x-frame-options"),
             HeaderValue::from_static("DENY"),

@@ -17,6 +17,7 @@ use super::cookies;
 use super::cors::{self, CorsGrant};
 use super::protocol::resolve_realm;
 use super::session_iframes;
+use super::views;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::oauth::bearer::bearer_token;
 use crate::oauth::client_auth::authenticate_client;
@@ -331,7 +332,7 @@ async fn revoke(
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
 struct ConfirmPage<'a> {
-    realm_name: &'a str,
+    realm_title: &'a str,
     action: &'a str,
     code: &'a str,
 }
@@ -339,45 +340,15 @@ struct ConfirmPage<'a> {
 #[derive(Template)]
 #[template(path = "logout_done.html")]
 struct DonePage<'a> {
-    realm_name: &'a str,
+    realm_title: &'a str,
 }
 
-#[derive(Template)]
-#[template(path = "logout_error.html")]
-struct ErrorPage<'a> {
-    realm_name: &'a str,
-    message: &'a str,
-}
-
-fn display_name(realm: &RealmRuntime) -> &str {
+fn realm_title(realm: &RealmRuntime) -> &str {
     realm.realm.display_name.as_deref().unwrap_or(&realm.realm.name)
 }
 
-fn html(status: StatusCode, page: Result<String, askama::Error>) -> HttpResponse {
-    let mut response = match page {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "page rendering failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Unexpected error")
-        }
-    };
-    no_store(&mut response);
-    response
-}
-
 fn error_page(realm: &RealmRuntime, status: StatusCode, message: &str) -> HttpResponse {
-    html(
-        status,
-        ErrorPage {
-            realm_name: display_name(realm),
-            message,
-        }
-        .render(),
-    )
+    views::error_page(status, realm_title(realm), message)
 }
 
 /// `GET …/logout`: parameters in the query.
@@ -441,15 +412,9 @@ async fn browser_logout(
     realm: &Arc<RealmRuntime>,
     params: &FormParams,
 ) -> HttpResponse {
-    let browser = match req.cookie(cookies::IDENTITY) {
-        Some(cookie) => match sessions::from_cookie(state, &realm.realm, cookie.value()).await {
-            Ok(session) => session,
-            Err(e) => {
-                tracing::error!(error = ?e, "session lookup failed");
-                return error_page(realm, StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error");
-            }
-        },
-        None => None,
+    let browser = match browser_session(state, req, realm).await {
+        Ok(session) => session,
+        Err(resp) => return resp,
     };
     let request = LogoutParams {
         id_token_hint: params.get("id_token_hint"),
@@ -469,17 +434,16 @@ async fn browser_logout(
                 "/realms/{}/protocol/openid-connect/logout/logout-confirm",
                 realm.realm.name
             );
-            html(
+            views::page(
                 StatusCode::OK,
-                ConfirmPage {
-                    realm_name: display_name(realm),
+                &ConfirmPage {
+                    realm_title: realm_title(realm),
                     action: &action,
                     code: &code,
-                }
-                .render(),
+                },
             )
         }
-        Ok(BrowserLogout::Proceed(pending)) => finish_logout(state, realm, &pending).await,
+        Ok(BrowserLogout::Proceed(pending)) => finish_logout(state, realm, &pending, browser.as_ref()).await,
         Err(_) => error_page(realm, StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error"),
     }
 }
@@ -500,7 +464,13 @@ async fn logout_confirm(
         Err(e) => return error_page(&realm, StatusCode::BAD_REQUEST, &e.description()),
     };
     match code.and_then(|code| logout::confirmed(&state, &realm, &code)) {
-        Some(pending) => finish_logout(&state, &realm, &pending).await,
+        Some(pending) => {
+            let browser = match browser_session(&state, &req, &realm).await {
+                Ok(session) => session,
+                Err(resp) => return resp,
+            };
+            finish_logout(&state, &realm, &pending, browser.as_ref()).await
+        }
         None => error_page(
             &realm,
             StatusCode::BAD_REQUEST,
@@ -509,9 +479,32 @@ async fn logout_confirm(
     }
 }
 
-/// Ends the sessions, clears the SSO cookies, then sends the browser back to the app (302) or
-/// shows that it is logged out.
-async fn finish_logout(state: &AppState, realm: &RealmRuntime, pending: &PendingLogout) -> HttpResponse {
+/// The live session the browser's `KEYCLOAK_IDENTITY` cookie proves, if any.
+async fn browser_session(
+    state: &AppState,
+    req: &HttpRequest,
+    realm: &RealmRuntime,
+) -> Result<Option<sessions::SsoSession>, HttpResponse> {
+    let Some(cookie) = req.cookie(cookies::IDENTITY) else {
+        return Ok(None);
+    };
+    sessions::from_cookie(state, &realm.realm, cookie.value())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = ?e, "session lookup failed");
+            error_page(realm, StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error")
+        })
+}
+
+/// Ends the sessions, clears the SSO cookies (unless the browser holds a live session this logout
+/// does not end: a confirmation posted from elsewhere must not log it out), then sends the browser
+/// back to the app (302) or shows that it is logged out.
+async fn finish_logout(
+    state: &AppState,
+    realm: &RealmRuntime,
+    pending: &PendingLogout,
+    browser: Option<&sessions::SsoSession>,
+) -> HttpResponse {
     if logout::end_sessions(state, realm, pending).await.is_err() {
         return error_page(realm, StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error");
     }
@@ -521,16 +514,18 @@ async fn finish_logout(state: &AppState, realm: &RealmRuntime, pending: &Pending
             no_store(&mut response);
             response
         }
-        None => html(
+        None => views::page(
             StatusCode::OK,
-            DonePage {
-                realm_name: display_name(realm),
-            }
-            .render(),
+            &DonePage {
+                realm_title: realm_title(realm),
+            },
         ),
     };
-    for cookie in cookies::expired_session_cookies(&realm.realm.name, &state.public_url) {
-        add_cookie(&mut response, &cookie);
+    let keeps_other_session = browser.is_some_and(|session| !pending.sessions.contains(&session.id));
+    if !keeps_other_session {
+        for cookie in cookies::expired_session_cookies(&realm.realm.name, &state.public_url) {
+            add_cookie(&mut response, &cookie);
+        }
     }
     response
 }
