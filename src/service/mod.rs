@@ -2,6 +2,7 @@
 //! protocol endpoint does. Database work here runs inside `Db::run`/`Db::transaction` closures.
 
 pub mod authz;
+pub mod brute_force;
 pub mod clients;
 pub mod codes;
 pub mod consents;
