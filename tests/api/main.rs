@@ -5,6 +5,7 @@ mod helpers;
 mod admin_roles_groups;
 mod admin_users;
 mod bad_input;
+mod brute_force;
 mod cli;
 mod discovery;
 mod isolation;

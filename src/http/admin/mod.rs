@@ -1,6 +1,7 @@
 //! Keycloak's admin REST API under `/admin/realms`: Keycloak's paths, JSON field names, status codes
 //! and error shapes, so that Keycloak admin clients (python-keycloak, …) work unmodified.
 
+pub mod attack_detection;
 pub mod auth;
 pub mod clients;
 pub mod groups;
@@ -30,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     roles::routes(cfg);
     groups::routes(cfg);
     scopes::routes(cfg);
+    attack_detection::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.
