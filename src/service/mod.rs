@@ -5,6 +5,7 @@ pub mod authz;
 pub mod brute_force;
 pub mod clients;
 pub mod codes;
+pub mod consent_records;
 pub mod consents;
 pub mod keys;
 pub mod login;

@@ -4,6 +4,7 @@
 pub mod attack_detection;
 pub mod auth;
 pub mod clients;
+pub mod consents;
 pub mod groups;
 pub mod realms;
 pub mod repr;
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     groups::routes(cfg);
     scopes::routes(cfg);
     attack_detection::routes(cfg);
+    consents::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.
