@@ -7,6 +7,7 @@ mod admin_users;
 mod bad_input;
 mod brute_force;
 mod cli;
+mod consents;
 mod discovery;
 mod isolation;
 mod keys;
