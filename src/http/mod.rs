@@ -5,7 +5,9 @@ pub mod admin;
 pub mod body;
 pub mod middleware;
 pub mod ops;
+pub mod pages;
 pub mod protocol;
+pub mod views;
 
 use actix_web::web;
 
@@ -13,6 +15,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     protocol::routes(cfg);
+    pages::routes(cfg);
     admin::routes(cfg);
     account::routes(cfg);
 }

@@ -3,7 +3,9 @@
 mod helpers;
 
 mod admin_roles_groups;
+mod admin_sessions;
 mod admin_users;
+mod authorization_code;
 mod bad_input;
 mod brute_force;
 mod cli;

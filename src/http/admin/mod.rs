@@ -10,6 +10,7 @@ pub mod realms;
 pub mod repr;
 pub mod roles;
 pub mod scopes;
+pub mod sessions;
 pub mod users;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     roles::routes(cfg);
     groups::routes(cfg);
     scopes::routes(cfg);
+    sessions::routes(cfg);
     attack_detection::routes(cfg);
     consents::routes(cfg);
 }
