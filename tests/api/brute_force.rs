@@ -277,3 +277,34 @@ async fn the_realms_keycloak_settings_apply() {
     assert_eq!(user["enabled"], false);
     assert_eq!(status_of(&app, "tuned", &frank).await["disabled"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_page_and_the_password_grant_count_toward_the_same_lock() {
+    use crate::authorization_code::{
+        challenge, code_request, realm_with_web_client, Browser, PASSWORD as PAGE_PASSWORD, VERIFIER,
+    };
+    const MESSAGE: &str = "Invalid username or password.";
+    let app = spawn_app().await;
+    let alice = realm_with_web_client(&app, "pages").await;
+    let browser = Browser::new(&app);
+    let c = challenge(VERIFIER);
+    let mut page = browser.authorize("pages", &code_request("web", &c)).await;
+    // Five failures on the page, five through the password grant.
+    for _ in 0..5 {
+        page = browser.login(&page, "alice", WRONG).await;
+        assert!(page.is_login_page() && page.body.contains(MESSAGE), "{}", page.body);
+    }
+    fail(&app, "pages", "alice", 5).await;
+    assert_eq!(status_of(&app, "pages", &alice).await["disabled"], true);
+
+    // Locked: the right password gets the page's neutral message, and the grant's neutral answer.
+    page = browser.login(&page, "alice", PAGE_PASSWORD).await;
+    assert!(page.is_login_page() && page.body.contains(MESSAGE), "{}", page.body);
+    assert_eq!(login(&app, "pages", "alice", PAGE_PASSWORD).await, neutral());
+
+    app.clock.advance(61);
+    let page = browser.authorize("pages", &code_request("web", &c)).await;
+    let answer = browser.login(&page, "alice", PAGE_PASSWORD).await;
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    assert!(answer.param("code").is_some());
+}
