@@ -3,10 +3,13 @@
 mod helpers;
 
 mod admin_roles_groups;
+mod admin_sessions;
 mod admin_users;
 mod authorization_code;
 mod bad_input;
+mod brute_force;
 mod cli;
+mod consents;
 mod cors;
 mod discovery;
 mod introspection;
