@@ -1,11 +1,16 @@
 //! actix only: routes, request reading, middleware. Handlers parse, call one service, render.
 
+pub mod account;
 pub mod admin;
 pub mod body;
+pub mod cookies;
+pub mod cors;
 pub mod middleware;
+pub mod oidc_endpoints;
 pub mod ops;
 pub mod pages;
 pub mod protocol;
+pub mod session_iframes;
 pub mod views;
 
 use actix_web::web;
@@ -16,4 +21,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     protocol::routes(cfg);
     pages::routes(cfg);
     admin::routes(cfg);
+    account::routes(cfg);
 }

@@ -406,7 +406,7 @@ async fn login_action(
             }
             (session, None)
         }
-        None => match sessions::create(&state, &realm.realm, &user.id, true).await {
+        None => match sessions::create(&state, &realm.realm, &user.id, true, attempt.ip).await {
             Ok(new) => (new.session, new.cookie_value),
             Err(e) => return internal_error(&realm, e),
         },

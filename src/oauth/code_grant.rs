@@ -79,7 +79,7 @@ pub async fn exchange(
     else {
         return Err(OAuthError::InvalidGrant("Session not active".into()));
     };
-    sessions::touch(state, &realm.realm, &mut session)
+    sessions::touch_for_client(state, &realm.realm, &mut session, &client.client.client_id)
         .await
         .map_err(server_error)?;
     let granted = scopes::negotiate(Some(&binding.scope), &client.scopes)
@@ -163,7 +163,7 @@ mod tests {
     fn s256_matches_the_rfc_7636_example() {
         assert_eq!(
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEXGgOAnnn2xG0ke9-Hxo6QWGgY3-M"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

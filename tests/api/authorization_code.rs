@@ -1058,3 +1058,50 @@ async fn refresh_tokens_survive_a_restart_of_nexus_and_of_the_ephemeral_store() 
         .await
         .is_login_page());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let app = crate::helpers::spawn_on(
+        crate::helpers::Storage::fresh(),
+        nexus::clock::SettableClock::default(),
+        |s| s.public_url = Some("https://id.example".into()),
+    )
+    .await;
+    realm_with_web_client(&app, "tls").await;
+    let browser = Browser::new(&app);
+    let c = challenge(VERIFIER);
+    let page = browser.authorize("tls", &code_request("web", &c)).await;
+    let cookie = page.headers["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cookie.starts_with("AUTH_SESSION_ID=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    // The browser client speaks plain HTTP to the test server, so it would not send a Secure
+    // cookie back: post the form with the cookie set by hand.
+    let browser_id = cookie.split(';').next().expect("pair").to_owned();
+    let action = format!("{}{}", app.address, page.form_action("kc-form-login").expect("action"));
+    let resp = app
+        .http
+        .post(&action)
+        .header("Cookie", browser_id)
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("csrf_token", page.input("csrf_token").expect("csrf").as_str()),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 302);
+    let identity = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().expect("cookie").to_owned())
+        .find(|c| c.starts_with("KEYCLOAK_IDENTITY="))
+        .expect("session cookie");
+    assert!(
+        identity.contains("Secure") && identity.contains("HttpOnly"),
+        "{identity}"
+    );
+}

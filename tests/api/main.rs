@@ -3,16 +3,24 @@
 mod helpers;
 
 mod admin_roles_groups;
+mod admin_sessions;
 mod admin_users;
 mod authorization_code;
 mod bad_input;
+mod brute_force;
 mod cli;
+mod consents;
+mod cors;
 mod discovery;
+mod introspection;
 mod isolation;
 mod keys;
+mod logout;
 mod multi_node;
 mod ops;
 mod python_keycloak;
 mod restart;
+mod revocation;
 mod smoke;
 mod token_endpoint;
+mod userinfo;

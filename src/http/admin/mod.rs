@@ -1,13 +1,16 @@
 //! Keycloak's admin REST API under `/admin/realms`: Keycloak's paths, JSON field names, status codes
 //! and error shapes, so that Keycloak admin clients (python-keycloak, …) work unmodified.
 
+pub mod attack_detection;
 pub mod auth;
 pub mod clients;
+pub mod consents;
 pub mod groups;
 pub mod realms;
 pub mod repr;
 pub mod roles;
 pub mod scopes;
+pub mod sessions;
 pub mod users;
 
 use std::sync::Arc;
@@ -30,6 +33,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     roles::routes(cfg);
     groups::routes(cfg);
     scopes::routes(cfg);
+    sessions::routes(cfg);
+    attack_detection::routes(cfg);
+    consents::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.
