@@ -33,11 +33,13 @@
 #     the postgres stack also gets a throwaway PostgreSQL + Redis
 #     (scripts/lib/services.sh, same as the tests)
 #   * records idle RSS once /health/ready answers 200
-#   * creates realm "bench" (brute-force protection off) and confidential
-#     client "bench-svc" through the Keycloak admin API
-#     (scripts/bench/admin.py); for the other flows also the public client
-#     "bench-web" (standard flow, redirect URI http://127.0.0.1:9/cb, never
-#     called) and the user "bench-user"
+#   * creates realm "bench" and confidential client "bench-svc" through the
+#     Keycloak admin API (scripts/bench/admin.py); for the other flows also
+#     the public client "bench-web" (standard flow, redirect URI
+#     http://127.0.0.1:9/cb, never called) and the user "bench-user".  The
+#     realm keeps nexus's default brute-force protection: every bench login
+#     uses the right password, so no failure is counted and no lock can
+#     interfere; the lock checks a login makes are part of what is measured
 #   * code and refresh: logs in once through the login page
 #     (admin.py login) for a KEYCLOAK_IDENTITY session cookie; refresh:
 #     before every wrk run, 2 x connections fresh refresh tokens, each of

@@ -12,9 +12,10 @@ and through the login pages as a cookie-keeping browser.
   admin.py login          BASE REALM CLIENT_ID REDIRECT_URI USERNAME PASSWORD VERIFIER
   admin.py refresh-tokens BASE REALM CLIENT_ID REDIRECT_URI IDENTITY VERIFIER COUNT FILE
 
-`setup` creates REALM (brute-force protection off, Keycloak's default, so
-that no login bench is ever slowed or locked out) and a confidential client
-with a service account.
+`setup` creates REALM and a confidential client with a service account.
+The realm keeps nexus's default brute-force protection (on): the benchmark
+logins all use the right password, so no failure is ever counted and no lock
+can interfere (service/login.rs: a success only reads the lock keys).
 
 `timings` prints one JSON object: median milliseconds of creating one realm,
 of GET /admin/realms/REALM and of GET /admin/realms?briefRepresentation=true
