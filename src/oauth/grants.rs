@@ -9,7 +9,6 @@ use super::tokens::{
     TokenResponse, TokenSubject,
 };
 use super::OAuthError;
-use crate::crypto::jwt;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::domain::User;
@@ -341,8 +340,10 @@ async fn refresh_token_grant(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?.to_owned();
     // The signature check keeps garbage away from the database.
-    let claims =
-        jwt::verify(&presented, &realm.keys).map_err(|_| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
+    let claims = realm
+        .internal_key
+        .verify(&presented)
+        .map_err(|_| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
     if claims.get("iss").and_then(|v| v.as_str()) != Some(realm.issuer.as_str()) {
         return Err(OAuthError::InvalidGrant("Invalid refresh token".into()));
     }

@@ -188,7 +188,8 @@ pub struct RefreshClaims<'a> {
     pub offline: bool,
 }
 
-/// Signs a refresh token (a JWT, as Keycloak's: adapters such as keycloak-js read its `exp`).
+/// Signs a refresh token (a JWT, as Keycloak's: adapters such as keycloak-js read its `exp`; only
+/// nexus verifies it).
 pub fn sign_refresh_token(
     realm: &RealmRuntime,
     client: &Client,
@@ -216,9 +217,11 @@ pub fn sign_refresh_token(
         claims.insert("sid".into(), json!(sid));
     }
     claims.insert("scope".into(), json!(scope));
-    let key = realm.signing_key().ok_or(OAuthError::ServerError)?;
-    let signer = key.signer.as_ref().ok_or(OAuthError::ServerError)?;
-    jwt::sign(claims, signer, "JWT").map_err(|_| OAuthError::ServerError)
+    // HS512 with the realm's internal key, as Keycloak: only nexus reads refresh tokens back.
+    realm.internal_key.sign(claims, "JWT").map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::ServerError
+    })
 }
 
 /// Keycloak's token response.
