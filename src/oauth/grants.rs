@@ -91,6 +91,7 @@ fn client_credentials(
         user: &account.user,
         roles: &account.roles,
         is_service_account: true,
+        acr: "1",
     };
     let access = issue_access_token(realm, &client.client, &subject, &granted, None, now)?;
     Ok(TokenResponse {
@@ -284,6 +285,7 @@ fn token_response(
         user: grant.user,
         roles: grant.roles,
         is_service_account: grant.user.service_account_client_id.is_some(),
+        acr: grant.acr,
     };
     let session_id = grant.session.map(|s| s.id);
     let access = issue_access_token(realm, &client.client, &subject, grant.granted, session_id, now)?;

@@ -15,6 +15,8 @@ pub struct TokenSubject<'a> {
     pub user: &'a User,
     pub roles: &'a EffectiveRoles,
     pub is_service_account: bool,
+    /// "1" when the user entered a password for these tokens, "0" for single sign-on (Keycloak).
+    pub acr: &'a str,
 }
 
 pub struct IssuedAccessToken {
@@ -63,7 +65,7 @@ pub fn issue_access_token(
         claims.insert("sid".into(), json!(sid));
         claims.insert("session_state".into(), json!(sid));
     }
-    claims.insert("acr".into(), json!("1"));
+    claims.insert("acr".into(), json!(subject.acr));
     if scopes.names.contains("web-origins") && !client.web_origins.is_empty() {
         claims.insert("allowed-origins".into(), json!(client.web_origins));
     }

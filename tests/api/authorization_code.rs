@@ -422,6 +422,7 @@ async fn a_second_authorization_uses_the_session_unless_login_is_forced() {
         "0",
         "single sign-on"
     );
+    assert_eq!(claims(tokens["access_token"].as_str().expect("access"))["acr"], "0");
 
     // prompt=login asks for the password again, and keeps the session.
     let mut forced = code_request("web", &c);
