@@ -29,12 +29,13 @@
 -- correction) before done(), so its high percentiles can exceed both kinds'.
 --
 -- Every unexpected answer (anything but a 302 with a code, or a 200 with an
--- access, an ID and a refresh token) is counted as non-200; done() prints one "BENCH ..." line.
+-- access, an ID and a refresh token) is counted as non-200.  The signing
+-- algorithm of each token of each 200 is read from its header, so done()
+-- reports the RS256 signatures one exchange cost (rs256_per_response), which
+-- scripts/bench.sh puts in its RSA ratio.  done() prints one "BENCH ..." line.
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "lib.lua")
-
-local bit = require("bit")
 
 local realm = env_or("BENCH_REALM", "bench")
 local client_id = env_or("BENCH_CLIENT_ID", "bench-web")
@@ -68,32 +69,6 @@ function setup(thread)
   thread:set("thread_index", #threads)
 end
 
--- base64url alphabet -> value
-local B64 = {}
-do
-  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-  for i = 1, #alphabet do
-    B64[string.byte(alphabet, i)] = i - 1
-  end
-end
-
-local function b64url_decode(s)
-  local out, acc, nbits = {}, 0, 0
-  for i = 1, #s do
-    local v = B64[string.byte(s, i)]
-    if v == nil then
-      return nil
-    end
-    acc = bit.band(bit.bor(bit.lshift(acc, 6), v), 0xffff)
-    nbits = nbits + 6
-    if nbits >= 8 then
-      nbits = nbits - 8
-      out[#out + 1] = string.char(bit.band(bit.rshift(acc, nbits), 0xff))
-    end
-  end
-  return table.concat(out)
-end
-
 local codes, head, tail = {}, 1, 0
 local get_started, post_started = {}, {}
 local counter = 0
@@ -102,6 +77,7 @@ function init(args)
   codes_issued, exchanges, bad_count, unpaired = 0, 0, 0, 0
   first_bad_status, first_bad_body = 0, ""
   auth_hist, exchange_hist = {}, {}
+  signatures = {}
 end
 
 function request()
@@ -142,9 +118,9 @@ function response(status, hdrs, body)
   end
   if status == 200 and body then
     local payload = string.match(body, '"id_token"%s*:%s*"[^".]+%.([^".]+)%.')
-    -- The three JWTs whose signatures scripts/bench.sh counts per exchange.
     if payload and string.find(body, '"access_token"%s*:%s*"') and string.find(body, '"refresh_token"%s*:%s*"') then
       exchanges = exchanges + 1
+      count_signatures(body, signatures)
       local claims = b64url_decode(payload) or ""
       local id = string.match(claims, '"nonce"%s*:%s*"([^"]+)"')
       local started = id and post_started[id]
@@ -166,6 +142,8 @@ function done(summary, latency, requests)
   local status, body = first_bad(threads)
   local secs = summary.duration / 1e6
   local ah, eh = gather_hist(threads, "auth_hist"), gather_hist(threads, "exchange_hist")
+  local sigs = gather_hist(threads, "signatures")
+  local rs256 = (sigs.RS256 or 0) / math.max(ok, 1)
   io.write(string.format("codes issued (302 from the authorization endpoint): %d; exchanged (200 from the token endpoint): %d\n",
     issued, ok))
   io.write(string.format("unexpected answers: %d; answers not paired with their request: %d\n",
@@ -173,15 +151,17 @@ function done(summary, latency, requests)
   if bad > 0 then
     io.write(string.format("first unexpected answer: HTTP %d %s\n", status, body))
   end
+  io.write(string.format("JWT signatures per token response, from the tokens' headers: %s\n",
+    signature_summary(sigs, ok)))
   io.write(string.format("exchange only (timed in Lua, %d samples): p50 %.3f ms, p99 %.3f ms\n",
     hist_count(eh), hist_percentile(eh, 50), hist_percentile(eh, 99)))
   io.write(string.format("authorization GET only (timed in Lua, %d samples): p50 %.3f ms, p99 %.3f ms\n",
     hist_count(ah), hist_percentile(ah, 50), hist_percentile(ah, 99)))
   io.write(string.format(
-    "BENCH ok=%d non200=%d socket_errors=%d seconds=%.3f tokens_per_s=%.1f codes_per_s=%.1f requests_per_s=%.1f"
+    "BENCH ok=%d non200=%d socket_errors=%d seconds=%.3f tokens_per_s=%.1f codes_per_s=%.1f requests_per_s=%.1f rs256_per_response=%.2f"
       .. " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
       .. " exchange_p50_ms=%.3f exchange_p99_ms=%.3f auth_p50_ms=%.3f auth_p99_ms=%.3f\n",
-    ok, bad, socket_errors(summary), secs, ok / secs, issued / secs, summary.requests / secs,
+    ok, bad, socket_errors(summary), secs, ok / secs, issued / secs, summary.requests / secs, rs256,
     wrk_ms(latency, 50), wrk_ms(latency, 90), wrk_ms(latency, 99), latency.max / 1000,
     hist_percentile(eh, 50), hist_percentile(eh, 99), hist_percentile(ah, 50), hist_percentile(ah, 99)))
 end

@@ -10,6 +10,10 @@
 --   env_or(name, default), require_env(name)
 --   gather(threads, name) sum of a numeric global over all wrk threads
 --   first_bad(threads)    (status, body) of the first unexpected answer
+--   b64url_decode(s)      base64url without padding -> string (nil if invalid)
+--   count_signatures(body, counts)  adds the "alg" of each JWT of a token
+--                         response (access, ID, refresh token) to counts:
+--                         counts.RS256, counts.HS512, ...
 --
 -- Histogram buckets: 10 us wide below 10 ms, then 1 % wide (log scale), so
 -- percentiles are exact to 10 us or 1 %; a bucket reports its midpoint.
@@ -83,6 +87,60 @@ function hist_percentile(h, p)
     end
   end
   return bucket_mid_us(keys[#keys]) / 1000
+end
+
+local bit = require("bit")
+
+-- base64url alphabet -> value
+local B64 = {}
+do
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  for i = 1, #alphabet do
+    B64[string.byte(alphabet, i)] = i - 1
+  end
+end
+
+function b64url_decode(s)
+  local out, acc, nbits = {}, 0, 0
+  for i = 1, #s do
+    local v = B64[string.byte(s, i)]
+    if v == nil then
+      return nil
+    end
+    acc = bit.band(bit.bor(bit.lshift(acc, 6), v), 0xffff)
+    nbits = nbits + 6
+    if nbits >= 8 then
+      nbits = nbits - 8
+      out[#out + 1] = string.char(bit.band(bit.rshift(acc, nbits), 0xff))
+    end
+  end
+  return table.concat(out)
+end
+
+-- Counts the signing algorithms of the JWTs in a token response, from their
+-- headers: what one response cost in signatures, measured rather than assumed.
+function count_signatures(body, counts)
+  for _, name in ipairs({ "access_token", "id_token", "refresh_token" }) do
+    local header = string.match(body, '"' .. name .. '"%s*:%s*"([^".]+)%.')
+    local alg = header and string.match(b64url_decode(header) or "", '"alg"%s*:%s*"([^"]+)"')
+    if alg then
+      counts[alg] = (counts[alg] or 0) + 1
+    end
+  end
+end
+
+-- "RS256=2.00 HS512=1.00": signatures per response of each algorithm.
+function signature_summary(counts, responses)
+  local keys = {}
+  for alg in pairs(counts) do
+    keys[#keys + 1] = alg
+  end
+  table.sort(keys)
+  local parts = {}
+  for _, alg in ipairs(keys) do
+    parts[#parts + 1] = string.format("%s=%.2f", alg, counts[alg] / math.max(responses, 1))
+  end
+  return table.concat(parts, " ")
 end
 
 function env_or(name, default)

@@ -16,8 +16,10 @@
 -- many); if its queue ever runs dry it sends an unusable token, which counts
 -- as a non-200 and as "starved".
 --
--- done() prints the non-200 count, the first bad answer, and one
--- machine-readable "BENCH ..." line that scripts/bench.sh parses.  All
+-- The signing algorithm of each token of each 200 is read from its header:
+-- done() reports the RS256 signatures one refresh cost (rs256_per_response,
+-- used by scripts/bench.sh's RSA ratio), the non-200 count, the first bad
+-- answer, and one machine-readable "BENCH ..." line that scripts/bench.sh parses.  All
 -- requests are refreshes, so wrk's latency distribution is the refresh's.
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -64,6 +66,7 @@ local headers = {
 function init(args)
   ok_count, bad_count, starved = 0, 0, 0
   first_bad_status, first_bad_body = 0, ""
+  signatures = {}
   local i = 0
   for line in io.lines(token_file) do
     if line ~= "" then
@@ -90,7 +93,6 @@ function request()
   return wrk.format("POST", nil, headers, prefix .. token)
 end
 
--- The three JWTs whose signatures scripts/bench.sh counts per refresh.
 local function has_token(body, name)
   return string.find(body, '"' .. name .. '"%s*:%s*"') ~= nil
 end
@@ -100,6 +102,7 @@ function response(status, hdrs, body)
     local next_token = string.match(body, '"refresh_token"%s*:%s*"([^"]+)"')
     if next_token and has_token(body, "access_token") and has_token(body, "id_token") then
       ok_count = ok_count + 1
+      count_signatures(body, signatures)
       push(next_token)
       return
     end
@@ -111,6 +114,9 @@ function done(summary, latency, requests)
   local ok, bad = gather(threads, "ok_count"), gather(threads, "bad_count")
   local status, body = first_bad(threads)
   local secs = summary.duration / 1e6
+  local sigs = gather_hist(threads, "signatures")
+  io.write(string.format("JWT signatures per token response, from the tokens' headers: %s\n",
+    signature_summary(sigs, ok)))
   io.write(string.format("seeded refresh tokens: %d; queue ran dry: %d times\n",
     gather(threads, "seeded"), gather(threads, "starved")))
   io.write(string.format("non-200 responses: %d\n", bad))
@@ -118,7 +124,7 @@ function done(summary, latency, requests)
     io.write(string.format("first non-200: HTTP %d %s\n", status, body))
   end
   io.write(string.format(
-    "BENCH ok=%d non200=%d socket_errors=%d starved=%d seconds=%.3f tokens_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-    ok, bad, socket_errors(summary), gather(threads, "starved"), secs, ok / secs,
+    "BENCH ok=%d non200=%d socket_errors=%d starved=%d seconds=%.3f tokens_per_s=%.1f rs256_per_response=%.2f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+    ok, bad, socket_errors(summary), gather(threads, "starved"), secs, ok / secs, (sigs.RS256 or 0) / math.max(ok, 1),
     wrk_ms(latency, 50), wrk_ms(latency, 90), wrk_ms(latency, 99), latency.max / 1000))
 end
