@@ -526,8 +526,8 @@ if [ "${#LOGIN_ROWS[@]}" -gt 0 ]; then
     echo "Every login verifies one password: ratio = logins/s ÷ (nproc / seconds per verification)"
     echo "= logins/s ÷ $HASH_CEILING. The login columns are timed per request kind by the script (raw); wrk's p99"
     echo "mixes both kinds and includes its latency correction."
-    echo "The last column divides by what $NPROC threads hashing at once achieved instead (below the"
-    echo "nproc-times-one-thread ceiling where cores share memory bandwidth or are SMT siblings)."
+    echo "The last column divides by what $NPROC threads hashing at once achieved instead (which can be below the"
+    echo "nproc-times-one-thread ceiling: shared memory bandwidth, SMT siblings, other load)."
     echo "With $CONNECTIONS connections the logins queue for the cores: their latency is mostly waiting."
     echo
     echo "| stack | logins/s | login POST p50 ms | login POST p99 ms | login page GET p99 ms | p99 ms (mixed) | unexpected + socket errors | RSS after MB | logins/s ÷ ($NPROC / $HASH_MS ms) | logins/s ÷ $HASH_PARALLEL (measured, $NPROC threads) |"
