@@ -126,6 +126,9 @@ impl Application {
             realms,
             key_pool: keys::KeyPool::start(master.clone(), settings.key_pool_size),
             clock,
+            password_hashing: crate::crypto::password::HashSlots::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            ),
             public_url,
             metrics: Metrics::new(),
         });

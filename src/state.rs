@@ -17,6 +17,8 @@ pub struct AppState {
     /// Signing keys generated ahead of time for new realms and rotations.
     pub key_pool: crate::service::keys::KeyPool,
     pub clock: Arc<dyn Clock>,
+    /// Password checks running at once are bounded (memory: 19 MiB each).
+    pub password_hashing: crate::crypto::password::HashSlots,
     /// Base URL without a trailing slash; issuers are `{public_url}/realms/{name}`.
     pub public_url: String,
     pub metrics: Metrics,

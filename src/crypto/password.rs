@@ -24,6 +24,42 @@ pub fn hash_password(password: &str) -> String {
         .expect("argon2 hashing with valid parameters does not fail")
 }
 
+/// Bounds how many password checks run at once. Each argon2id computation holds 19 MiB: without a
+/// bound, a burst of logins (64 connections → 64 hashes) would take gigabytes, and the allocator
+/// keeps much of it afterwards. Checks beyond the bound wait their turn (as they would for a core).
+pub struct HashSlots {
+    slots: tokio::sync::Semaphore,
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl HashSlots {
+    /// `n` concurrent checks (at least one); the server uses one per core.
+    pub fn new(n: usize) -> Self {
+        Self {
+            slots: tokio::sync::Semaphore::new(n.max(1)),
+            running: Default::default(),
+            peak: Default::default(),
+        }
+    }
+
+    /// `verify_password` on the blocking pool, within the bound.
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool, tokio::task::JoinError> {
+        use std::sync::atomic::Ordering;
+        let _permit = self.slots.acquire().await.expect("the hash semaphore is never closed");
+        let now_running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now_running, Ordering::SeqCst);
+        let result = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    /// The most checks that ever ran at once (for tests and diagnostics).
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Verifies in constant time; a malformed stored hash verifies nothing.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
@@ -107,6 +143,23 @@ pub fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn hash_slots_bound_concurrent_checks() {
+        let slots = std::sync::Arc::new(HashSlots::new(2));
+        let phc = hash_password("pw");
+        let checks: Vec<_> = (0..6)
+            .map(|_| {
+                let (slots, phc) = (slots.clone(), phc.clone());
+                tokio::spawn(async move { slots.verify("pw".into(), phc).await.expect("joins") })
+            })
+            .collect();
+        for check in checks {
+            assert!(check.await.expect("task"));
+        }
+        assert!(slots.peak() <= 2, "peak {}", slots.peak());
+        assert!(slots.peak() >= 1);
+    }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {

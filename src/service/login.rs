@@ -73,11 +73,12 @@ pub async fn verify_password_login(
     // The hash runs even for an unknown user, so timing does not tell which part was wrong.
     let hash = credential.as_ref().map(|c| c.secret_data.clone());
     let password_given = attempt.password.to_owned();
-    let valid = tokio::task::spawn_blocking(move || {
-        password::verify_password(&password_given, hash.as_deref().unwrap_or(password::dummy_hash()))
-    })
-    .await
-    .map_err(internal)?
+    let stored = hash.unwrap_or_else(|| password::dummy_hash().to_owned());
+    let valid = state
+        .password_hashing
+        .verify(password_given, stored)
+        .await
+        .map_err(internal)?
         && credential.is_some();
     let Some(user) = user else {
         guard.record_ip_failure(attempt.ip).await.map_err(internal)?;
