@@ -1,5 +1,5 @@
 //! oxide-auth's `Registrar` seam implemented over nexus's clients: client authentication, redirect
-//! URI binding (exact match) and scope negotiation. See docs/adr/001-oxide-auth-seams.md for why
+//! URI binding (exact match, or Keycloak's registered trailing `*`) and scope negotiation. See docs/adr/001-oxide-auth-seams.md for why
 //! nexus drives its own token endpoint around these seams instead of oxide-auth's fixed flows.
 
 use std::borrow::Cow;
@@ -23,13 +23,14 @@ impl Registrar for ClientRegistrar<'_> {
             return Err(RegistrarError::Unspecified);
         }
         let registered = &self.client.client.redirect_uris;
+        // The same rule as the authorization endpoint: exact, or under a registered trailing `*`.
         let chosen = match &bound.redirect_uri {
-            Some(wanted) => registered
-                .iter()
-                .find(|r| r.as_str() == wanted.as_str())
-                .ok_or(RegistrarError::Unspecified)?,
-            // Without a redirect_uri, only an unambiguous registration can be used.
-            None if registered.len() == 1 => &registered[0],
+            Some(wanted) if super::authorize::redirect_uri_matches(wanted.as_str(), registered) => {
+                wanted.as_str().to_owned()
+            }
+            Some(_) => return Err(RegistrarError::Unspecified),
+            // Without a redirect_uri, only an unambiguous, exact registration can be used.
+            None if registered.len() == 1 && !registered[0].ends_with('*') => registered[0].clone(),
             None => return Err(RegistrarError::Unspecified),
         };
         let exact: ExactUrl = chosen.parse().map_err(|_| RegistrarError::Unspecified)?;
