@@ -147,5 +147,6 @@ async fn token_inner(
     })?;
     let params = FormParams::parse(&bytes)?;
     let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    grants::token(state, realm, &params, authorization).await
+    let ip = req.peer_addr().map(|a| a.ip());
+    grants::token(state, realm, &params, authorization, ip).await
 }

@@ -4,14 +4,19 @@ use std::sync::Arc;
 
 use super::client_auth::authenticate_client;
 use super::params::FormParams;
-use super::tokens::{issue_access_token, sign_refresh_token, RefreshClaims, TokenResponse, TokenSubject};
+use super::tokens::{
+    issue_access_token, issue_id_token, sign_refresh_token, IdTokenContext, IssuedAccessToken, RefreshClaims,
+    TokenResponse, TokenSubject,
+};
 use super::OAuthError;
-use crate::crypto::{jwt, password};
+use crate::crypto::jwt;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::domain::User;
+use crate::service::login::{verify_password_login, LoginAttempt, LoginError};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::roles::effective_roles_of;
+use crate::service::sessions;
 use crate::state::AppState;
 use crate::store::db::{self, refresh::RefreshTokenRow, DbError};
 
@@ -26,6 +31,7 @@ pub async fn token(
     realm: &RealmRuntime,
     params: &FormParams,
     authorization: Option<&str>,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<(TokenResponse, &'static str), OAuthError> {
     let grant_type = params.require("grant_type")?;
     // Reject unknown grants before touching client credentials.
@@ -33,6 +39,7 @@ pub async fn token(
         "client_credentials" => "client_credentials",
         "password" => "password",
         "refresh_token" => "refresh_token",
+        "authorization_code" => "authorization_code",
         other => {
             return Err(OAuthError::UnsupportedGrantType(format!(
                 "Unsupported grant_type: {}",
@@ -43,7 +50,8 @@ pub async fn token(
     let client = authenticate_client(&state.realms, &state.master_key, realm, params, authorization).await?;
     let response = match grant {
         "client_credentials" => client_credentials(state, realm, &client, params)?,
-        "password" => password_grant(state, realm, &client, params).await?,
+        "password" => password_grant(state, realm, &client, params, ip).await?,
+        "authorization_code" => super::code_grant::exchange(state, realm, &client, params).await?,
         _ => refresh_token_grant(state, realm, &client, params).await?,
     };
     Ok((response, grant))
@@ -99,101 +107,136 @@ fn client_credentials(
     })
 }
 
-/// RFC 6749 §4.3, for clients with `directAccessGrantsEnabled` only.
+/// RFC 6749 §4.3, for clients with `directAccessGrantsEnabled` only. Starts a session without a
+/// browser, as Keycloak does, so that a logout with the refresh token ends its access tokens too.
 async fn password_grant(
     state: &AppState,
     realm: &RealmRuntime,
     client: &Arc<ClientRuntime>,
     params: &FormParams,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.client.direct_access_grants_enabled {
         return Err(OAuthError::UnauthorizedClient(
             "Client not allowed for direct access grants".into(),
         ));
     }
-    let username = params.require("username")?.to_owned();
-    let password_given = params.require("password")?.to_owned();
-    // A name no user can have (control characters such as NUL, which PostgreSQL refuses in text,
-    // or over-long) is wrong credentials, without a database round trip.
-    if crate::domain::names::parse_username(&username).is_err() {
-        return Err(OAuthError::InvalidUserCredentials("Invalid user credentials".into()));
-    }
+    let username = params.require("username")?;
+    let password_given = params.require("password")?;
     let granted = negotiate_scope(client, params)?;
+    let attempt = LoginAttempt {
+        username,
+        password: password_given,
+        ip,
+    };
+    let user = match verify_password_login(state, realm, &attempt).await {
+        Ok(user) => user,
+        Err(LoginError::InvalidCredentials) => {
+            return Err(OAuthError::InvalidUserCredentials("Invalid user credentials".into()))
+        }
+        Err(LoginError::Disabled) => return Err(OAuthError::InvalidGrant("Account disabled".into())),
+        Err(LoginError::NotFullySetUp) => return Err(OAuthError::InvalidGrant("Account is not fully set up".into())),
+        Err(LoginError::Internal) => return Err(OAuthError::ServerError),
+    };
     let realm_id = realm.realm.id.clone();
-    let lookup = state
+    let user_id = user.id.clone();
+    let roles = state
         .db
-        .run(move |conn| -> Result<_, DbError> {
-            let user = match db::users::find_by_username(conn, &realm_id, &username)? {
-                Some(u) => Some(u),
-                None if username.contains('@') => {
-                    let mut found = db::users::find_by_email(conn, &realm_id, &username)?;
-                    if found.len() == 1 {
-                        found.pop()
-                    } else {
-                        None
-                    }
-                }
-                None => None,
-            };
-            let credential = match &user {
-                Some(u) => db::users::password_of(conn, &u.id)?,
-                None => None,
-            };
-            // The hash runs even for an unknown user, so timing does not tell which part was wrong.
-            let hash = credential.as_ref().map(|c| c.secret_data.clone());
-            let valid = password::verify_password(&password_given, hash.as_deref().unwrap_or(password::dummy_hash()));
-            let valid = valid && hash.is_some();
-            let roles = match (&user, valid) {
-                (Some(u), true) => Some(effective_roles_of(conn, &realm_id, &u.id)?),
-                _ => None,
-            };
-            Ok((user, valid, credential.is_some_and(|c| c.temporary), roles))
-        })
+        .run(move |conn| effective_roles_of(conn, &realm_id, &user_id).map_err(DbError::from))
         .await
         .map_err(server_error)?;
-    let (user, valid, temporary, roles) = lookup;
-    let (Some(user), true, Some(roles)) = (user, valid, roles) else {
-        return Err(OAuthError::InvalidUserCredentials("Invalid user credentials".into()));
+    let session = sessions::create(state, &realm.realm, &user.id, false)
+        .await
+        .map_err(server_error)?
+        .session;
+    let grant = UserGrant {
+        user: &user,
+        roles: &roles,
+        granted: &granted,
+        session: Some(SessionRef {
+            id: &session.id,
+            auth_time: session.auth_time,
+        }),
+        nonce: None,
+        acr: "1",
     };
-    if !user.enabled {
-        return Err(OAuthError::InvalidGrant("Account disabled".into()));
-    }
-    if temporary {
-        return Err(OAuthError::InvalidGrant("Account is not fully set up".into()));
-    }
-    issue_with_refresh(state, realm, client, &user, &roles, &granted).await
+    Ok(issue_new_family(state, realm, client, &grant).await?.response)
 }
 
-/// Issues an access token and a new refresh-token family.
-async fn issue_with_refresh(
+/// The session tokens are issued in.
+#[derive(Clone, Copy)]
+pub struct SessionRef<'a> {
+    pub id: &'a str,
+    pub auth_time: i64,
+}
+
+/// Everything user tokens are issued from.
+pub struct UserGrant<'a> {
+    pub user: &'a User,
+    pub roles: &'a EffectiveRoles,
+    pub granted: &'a GrantedScopes,
+    pub session: Option<SessionRef<'a>>,
+    pub nonce: Option<&'a str>,
+    pub acr: &'a str,
+}
+
+/// A token response and what identifies its tokens, for revoking them later (code replay).
+pub struct IssuedTokens {
+    pub response: TokenResponse,
+    pub family_id: String,
+    pub access_jti: String,
+    pub access_expires_at: i64,
+}
+
+/// Issues access, ID (with `openid`) and refresh tokens; the refresh token starts a new family.
+pub async fn issue_new_family(
     state: &AppState,
     realm: &RealmRuntime,
     client: &ClientRuntime,
-    user: &User,
-    roles: &EffectiveRoles,
-    granted: &GrantedScopes,
-) -> Result<TokenResponse, OAuthError> {
+    grant: &UserGrant<'_>,
+) -> Result<IssuedTokens, OAuthError> {
     let now = state.now();
-    let (refresh, row) = new_refresh_token(state, realm, client, &user.id, granted, None, now)?;
+    let session_id = grant.session.map(|s| s.id);
+    let (refresh, row) = new_refresh_token(
+        state,
+        realm,
+        client,
+        &grant.user.id,
+        grant.granted,
+        session_id,
+        None,
+        now,
+    )?;
+    let family_id = row.family_id.clone();
     state
         .db
         .run(move |conn| db::refresh::insert(conn, &row).map_err(DbError::from))
         .await
         .map_err(server_error)?;
-    token_response(realm, client, user, roles, granted, refresh, now)
+    let (response, access) = token_response(realm, client, grant, refresh, now)?;
+    Ok(IssuedTokens {
+        response,
+        family_id,
+        access_jti: access.jti,
+        access_expires_at: now + access.expires_in,
+    })
 }
 
 /// Signs a refresh token of `family` (a new family when `None`) and the row that tracks it.
+/// With `offline_access` granted it is an offline token: not bound to the session's end.
+#[allow(clippy::too_many_arguments)]
 fn new_refresh_token(
     state: &AppState,
     realm: &RealmRuntime,
     client: &ClientRuntime,
     user_id: &str,
     granted: &GrantedScopes,
+    session_id: Option<&str>,
     family: Option<String>,
     now: i64,
 ) -> Result<(String, RefreshTokenRow), OAuthError> {
     let lifespan = realm.realm.refresh_token_lifespan;
+    let offline = granted.names.contains("offline_access");
     let jti = uuid::Uuid::new_v4().to_string();
     let refresh = sign_refresh_token(
         realm,
@@ -202,9 +245,10 @@ fn new_refresh_token(
         &RefreshClaims {
             jti: &jti,
             scope: &granted.scope_param,
-            session_id: None,
+            session_id,
             issued_at: now,
             expires_at: now + lifespan,
+            offline,
         },
     )?;
     let row = RefreshTokenRow {
@@ -215,42 +259,63 @@ fn new_refresh_token(
         client_id: client.client.id.clone(),
         user_id: user_id.to_owned(),
         scope: granted.scope_param.clone(),
-        session_id: None,
+        session_id: session_id.map(str::to_owned),
         issued_at: now,
         expires_at: now + lifespan,
         rotated: false,
         revoked: false,
+        offline,
     };
     Ok((refresh, row))
 }
 
-/// Signs the access token and assembles Keycloak's response around an already stored refresh token.
+/// Signs the access (and ID) token and assembles Keycloak's response around an already stored
+/// refresh token.
 fn token_response(
     realm: &RealmRuntime,
     client: &ClientRuntime,
-    user: &User,
-    roles: &EffectiveRoles,
-    granted: &GrantedScopes,
+    grant: &UserGrant<'_>,
     refresh: String,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<(TokenResponse, IssuedAccessToken), OAuthError> {
     let subject = TokenSubject {
-        user,
-        roles,
-        is_service_account: user.service_account_client_id.is_some(),
+        user: grant.user,
+        roles: grant.roles,
+        is_service_account: grant.user.service_account_client_id.is_some(),
     };
-    let access = issue_access_token(realm, &client.client, &subject, granted, None, now)?;
-    Ok(TokenResponse {
-        access_token: access.token,
+    let session_id = grant.session.map(|s| s.id);
+    let access = issue_access_token(realm, &client.client, &subject, grant.granted, session_id, now)?;
+    let id_token = if grant.granted.scope_param.split(' ').any(|s| s == "openid") {
+        let context = IdTokenContext {
+            session_id,
+            auth_time: grant.session.map(|s| s.auth_time).unwrap_or(now),
+            nonce: grant.nonce,
+            access_token: &access.token,
+            acr: grant.acr,
+        };
+        Some(issue_id_token(
+            realm,
+            &client.client,
+            grant.user,
+            grant.granted,
+            &context,
+            now,
+        )?)
+    } else {
+        None
+    };
+    let response = TokenResponse {
+        access_token: access.token.clone(),
         expires_in: access.expires_in,
         refresh_expires_in: realm.realm.refresh_token_lifespan,
         refresh_token: Some(refresh),
         token_type: "Bearer",
-        id_token: None,
+        id_token,
         not_before_policy: realm.realm.not_before,
-        session_state: None,
-        scope: granted.scope_param.clone(),
-    })
+        session_state: session_id.map(str::to_owned),
+        scope: grant.granted.scope_param.clone(),
+    };
+    Ok((response, access))
 }
 
 enum RefreshOutcome {
@@ -310,9 +375,13 @@ async fn refresh_token_grant(
         client,
         &row.user_id,
         &granted,
+        row.session_id.as_deref(),
         Some(row.family_id.clone()),
         now,
     )?;
+    let session_id = row.session_id.clone();
+    let online = !row.offline;
+    let issued_at = row.issued_at;
     let realm_id = realm.realm.id.clone();
     let outcome = state
         .db
@@ -343,7 +412,45 @@ async fn refresh_token_grant(
         )),
         RefreshOutcome::Valid(valid) => {
             let (user, roles) = *valid;
-            token_response(realm, client, &user, &roles, &granted, refresh, now)
+            // An online token keeps its session alive; one whose session the ephemeral store lost
+            // (restart, flush) brings it back without a browser. Offline tokens carry no session.
+            let session = match (&session_id, online) {
+                (Some(id), true) => Some(continue_session(state, realm, id, &user.id, issued_at).await?),
+                _ => None,
+            };
+            let grant = UserGrant {
+                user: &user,
+                roles: &roles,
+                granted: &granted,
+                session: session.as_ref().map(|s| SessionRef {
+                    id: &s.id,
+                    auth_time: s.auth_time,
+                }),
+                nonce: None,
+                acr: "1",
+            };
+            Ok(token_response(realm, client, &grant, refresh, now)?.0)
         }
+    }
+}
+
+async fn continue_session(
+    state: &AppState,
+    realm: &RealmRuntime,
+    id: &str,
+    user_id: &str,
+    issued_at: i64,
+) -> Result<sessions::SsoSession, OAuthError> {
+    match sessions::find(state, &realm.realm, id).await.map_err(server_error)? {
+        Some(mut session) if session.user_id == user_id => {
+            sessions::touch(state, &realm.realm, &mut session)
+                .await
+                .map_err(server_error)?;
+            Ok(session)
+        }
+        Some(_) => Err(OAuthError::InvalidGrant("Session not active".into())),
+        None => sessions::resume(state, &realm.realm, id, user_id, issued_at)
+            .await
+            .map_err(server_error),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod bearer;
 pub mod client_auth;
+pub mod code_grant;
 pub mod discovery;
 pub mod error;
 pub mod grants;

@@ -120,6 +120,63 @@ pub fn add_profile_claims(claims: &mut Map<String, Value>, user: &User, scopes: 
     }
 }
 
+/// What an ID token says about the authentication behind it.
+pub struct IdTokenContext<'a> {
+    pub session_id: Option<&'a str>,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+    /// The access token issued beside it, for `at_hash`.
+    pub access_token: &'a str,
+    /// "1" when the user entered their password for this authorization, "0" for single sign-on.
+    pub acr: &'a str,
+}
+
+/// Signs an OpenID Connect ID token (OIDC Core §2) with the claims of the granted scopes.
+pub fn issue_id_token(
+    realm: &RealmRuntime,
+    client: &Client,
+    user: &User,
+    scopes: &GrantedScopes,
+    context: &IdTokenContext<'_>,
+    now: i64,
+) -> Result<String, OAuthError> {
+    let lifespan = client
+        .access_token_lifespan
+        .unwrap_or(realm.realm.access_token_lifespan);
+    let mut claims = Map::with_capacity(20);
+    claims.insert("exp".into(), json!(now + lifespan));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("auth_time".into(), json!(context.auth_time));
+    claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+    claims.insert("iss".into(), json!(realm.issuer));
+    claims.insert("aud".into(), json!(client.client_id));
+    claims.insert("sub".into(), json!(user.id));
+    claims.insert("typ".into(), json!("ID"));
+    claims.insert("azp".into(), json!(client.client_id));
+    if let Some(nonce) = context.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = context.session_id {
+        claims.insert("sid".into(), json!(sid));
+        claims.insert("session_state".into(), json!(sid));
+    }
+    claims.insert("at_hash".into(), json!(at_hash(context.access_token)));
+    claims.insert("acr".into(), json!(context.acr));
+    add_profile_claims(&mut claims, user, scopes);
+    let key = realm.signing_key().ok_or(OAuthError::ServerError)?;
+    let signer = key.signer.as_ref().ok_or(OAuthError::ServerError)?;
+    jwt::sign(claims, signer, "JWT").map_err(|_| OAuthError::ServerError)
+}
+
+/// OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token, base64url.
+pub fn at_hash(access_token: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
 /// What a refresh token says beyond its realm, client and user.
 pub struct RefreshClaims<'a> {
     pub jti: &'a str,
@@ -127,6 +184,8 @@ pub struct RefreshClaims<'a> {
     pub session_id: Option<&'a str>,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// Keycloak's `typ` says `Offline` for offline tokens.
+    pub offline: bool,
 }
 
 /// Signs a refresh token (a JWT, as Keycloak's: adapters such as keycloak-js read its `exp`).
@@ -142,6 +201,7 @@ pub fn sign_refresh_token(
         session_id,
         issued_at: now,
         expires_at,
+        offline,
     } = *refresh;
     let mut claims = Map::new();
     claims.insert("exp".into(), json!(expires_at));
@@ -150,7 +210,7 @@ pub fn sign_refresh_token(
     claims.insert("iss".into(), json!(realm.issuer));
     claims.insert("aud".into(), json!(realm.issuer));
     claims.insert("sub".into(), json!(user_id));
-    claims.insert("typ".into(), json!("Refresh"));
+    claims.insert("typ".into(), json!(if offline { "Offline" } else { "Refresh" }));
     claims.insert("azp".into(), json!(client.client_id));
     if let Some(sid) = session_id {
         claims.insert("sid".into(), json!(sid));

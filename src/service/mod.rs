@@ -3,10 +3,14 @@
 
 pub mod authz;
 pub mod clients;
+pub mod codes;
+pub mod consents;
 pub mod keys;
+pub mod login;
 pub mod provisioning;
 pub mod realm_cache;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 
 /// A new random id (uuid v4), the form of every internal id, as in Keycloak.

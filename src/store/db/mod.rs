@@ -3,6 +3,7 @@
 //! Diesel is synchronous: callers run these functions on the blocking pool (`Db::run`).
 
 pub mod clients;
+pub mod consents;
 pub mod keys;
 pub mod models;
 pub mod realms;

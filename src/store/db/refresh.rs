@@ -20,6 +20,7 @@ pub struct RefreshTokenRow {
     pub expires_at: i64,
     pub rotated: bool,
     pub revoked: bool,
+    pub offline: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
@@ -58,4 +59,15 @@ pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<us
     diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)))
         .set(refresh_tokens::revoked.eq(true))
         .execute(conn)
+}
+
+/// Revokes the refresh tokens a session's logout ends: all but its offline tokens.
+pub fn revoke_online_for_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(session_id))
+            .filter(refresh_tokens::offline.eq(false)),
+    )
+    .set(refresh_tokens::revoked.eq(true))
+    .execute(conn)
 }

@@ -180,6 +180,17 @@ diesel::table! {
         expires_at -> BigInt,
         rotated -> Bool,
         revoked -> Bool,
+        offline -> Bool,
+    }
+}
+
+diesel::table! {
+    user_consents (user_id, client_id, scope_name) {
+        realm_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        scope_name -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -213,4 +224,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     realm_default_scopes,
     client_scope_links,
     refresh_tokens,
+    user_consents,
 );
