@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::helpers::{location_id, spawn_app, verify_with_jwks, TestApp};
 
 /// How long a page may take to appear after a navigation or a click.
-pub const PAGE_WAIT: Duration = Duration::from_secs(10);
+pub const PAGE_WAIT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------------
 // chromedriver + Chromium
@@ -593,7 +593,7 @@ fn tag_attributes(tag: &str) -> HashMap<String, String> {
 }
 
 /// A form found in an HTML page: its action and the fields a browser would send (inputs with a
-/// name, except submit buttons, which are added by the caller for the button it "clicks").
+/// name, except unchecked boxes and submit buttons: the caller adds the button it "clicks").
 #[derive(Debug, Clone)]
 pub struct HtmlForm {
     pub action: String,
@@ -628,11 +628,10 @@ impl HtmlForm {
                 let fields = inputs
                     .iter()
                     .filter(|a| a.contains_key("name"))
-                    .filter(|a| {
-                        !matches!(
-                            a.get("type").map(|t| t.to_ascii_lowercase()).as_deref(),
-                            Some("submit" | "button" | "image" | "reset")
-                        )
+                    .filter(|a| match a.get("type").map(|t| t.to_ascii_lowercase()).as_deref() {
+                        Some("submit" | "button" | "image" | "reset") => false,
+                        Some("checkbox" | "radio") => a.contains_key("checked"),
+                        _ => true,
                     })
                     .map(|a| (a["name"].clone(), a.get("value").cloned().unwrap_or_default()))
                     .collect();
@@ -1126,4 +1125,54 @@ async fn denying_consent_sends_access_denied_and_the_state_back() {
 
     browser.close().await;
     rp.stop().await;
+}
+
+#[test]
+fn the_html_form_reader_reads_what_a_browser_would_send() {
+    let html = r#"<html><body><div id="kc-header-wrapper">Acme &amp; Co</div>
+      <form id="other" action="/x"><input name="a" value="1"></form>
+      <FORM id="kc-form-login" method="post" action="http://h/realms/r/login-actions/authenticate?session_code=a&amp;tab_id=b&#x2f;c">
+        <input type="hidden" name="csrf_token" value='tok&quot;en'>
+        <input name="username" id="username" value="alice" autofocus>
+        <input name="password" id="password" type="password">
+        <input type="checkbox" name="rememberMe">
+        <input type="checkbox" name="checked" value="on" checked>
+        <input type="submit" id="kc-login" name="login" value="Sign In"/>
+      </form>
+      <span id="input-error">Invalid username or password.</span></body></html>"#;
+    let mut form = HtmlForm::by_id(html, "kc-form-login").expect("form");
+    assert_eq!(
+        form.action,
+        "http://h/realms/r/login-actions/authenticate?session_code=a&tab_id=b/c"
+    );
+    assert_eq!(form.method, "post");
+    form.set("password", "pw");
+    assert_eq!(
+        form.fields,
+        [
+            ("csrf_token".to_owned(), "tok\"en".to_owned()),
+            ("username".to_owned(), "alice".to_owned()),
+            ("checked".to_owned(), "on".to_owned()),
+            ("password".to_owned(), "pw".to_owned()),
+        ]
+    );
+    assert_eq!(
+        form.input_by_id("password")
+            .and_then(|a| a.get("type"))
+            .map(String::as_str),
+        Some("password")
+    );
+    assert!(form
+        .input_by_id("username")
+        .is_some_and(|a| a.contains_key("autofocus")));
+    assert_eq!(element_text(html, "kc-header-wrapper").as_deref(), Some("Acme & Co"));
+    assert_eq!(
+        element_text(html, "input-error").as_deref(),
+        Some("Invalid username or password.")
+    );
+    assert!(HtmlForm::by_id(html, "missing").is_none());
+    assert_eq!(
+        html_unescape("a &lt;b&gt; &#39;c&#39; &unknown; & d"),
+        "a <b> 'c' &unknown; & d"
+    );
 }
