@@ -4,7 +4,9 @@ pub mod admin;
 pub mod body;
 pub mod middleware;
 pub mod ops;
+pub mod pages;
 pub mod protocol;
+pub mod views;
 
 use actix_web::web;
 
@@ -12,5 +14,6 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     protocol::routes(cfg);
+    pages::routes(cfg);
     admin::routes(cfg);
 }

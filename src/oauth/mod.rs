@@ -1,5 +1,6 @@
 //! The protocol: token grants, client authentication, claims, discovery, RFC 6749 errors.
 
+pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod code_grant;

@@ -87,7 +87,9 @@ pub fn create_realm(
             "include.in.token.scope".into(),
             json!(spec.include_in_token_scope.to_string()),
         );
-        attributes.insert("display.on.consent.screen".into(), json!("true"));
+        // Scopes without a consent text (web-origins) are not shown on the consent page.
+        let on_consent_screen = !spec.consent_text.is_empty();
+        attributes.insert("display.on.consent.screen".into(), json!(on_consent_screen.to_string()));
         if !spec.consent_text.is_empty() {
             attributes.insert("consent.screen.text".into(), json!(spec.consent_text));
         }

@@ -132,10 +132,14 @@ async fn the_discovery_document_tells_the_truth() {
         ["RS256".to_owned()].into()
     );
     assert!(strings(&doc["subject_types_supported"]).contains("public"));
-    // No authorization endpoint yet, so no response type.
-    if doc.get("authorization_endpoint").is_none() {
-        assert_eq!(doc["response_types_supported"], json!([]));
-    }
+    // The authorization code flow, with PKCE S256 only and the three response modes.
+    assert_eq!(doc["authorization_endpoint"], format!("{issuer}/protocol/openid-connect/auth"));
+    assert_eq!(doc["response_types_supported"], json!(["code"]));
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        strings(&doc["response_modes_supported"]),
+        ["query", "fragment", "form_post"].map(String::from).into()
+    );
 
     // scopes_supported: openid and scopes the realm really has (a new client gets them all).
     let token = app.admin_token().await;
@@ -175,18 +179,7 @@ async fn a_strict_openid_library_parses_the_metadata_and_the_jwks() {
     use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
     let app = spawn_app().await;
     app.create_realm("strict").await;
-    let mut doc = discovery(&app, "strict").await;
-    // openidconnect requires `authorization_endpoint`, which the authorization-code issue adds. Until
-    // then, prove that everything else already satisfies the strict parser.
-    if doc.get("authorization_endpoint").is_none() {
-        let err =
-            serde_json::from_value::<CoreProviderMetadata>(doc.clone()).expect_err("missing authorization_endpoint");
-        assert!(
-            err.to_string().contains("authorization_endpoint"),
-            "the only complaint is the missing endpoint: {err}"
-        );
-        doc["authorization_endpoint"] = json!(format!("{}/protocol/openid-connect/auth", app.issuer("strict")));
-    }
+    let doc = discovery(&app, "strict").await;
     let metadata: CoreProviderMetadata = serde_json::from_value(doc).expect("openidconnect accepts the metadata");
     assert_eq!(metadata.issuer().as_str(), app.issuer("strict"));
     assert_eq!(

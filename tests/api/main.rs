@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin_roles_groups;
 mod admin_users;
+mod authorization_code;
 mod bad_input;
 mod browser;
 mod cli;
