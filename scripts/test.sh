@@ -164,8 +164,8 @@ run_suite() {
     local rc=0
     set +e
     env -u NEXUS_TEST_DATABASE_URL -u NEXUS_TEST_REDIS_URL "$@" \
-        cargo test "${LOCKED[@]}" --all-targets --no-fail-fast "${FILTERS[@]}" \
-        -- --test-threads=4 "${BIN_ARGS[@]}" 2>&1 | tee "$log"
+        cargo test "${LOCKED[@]}" --all-targets --no-fail-fast \
+        -- --test-threads=4 "${FILTERS[@]}" "${BIN_ARGS[@]}" 2>&1 | tee "$log"
     rc=$?
     set -e
 

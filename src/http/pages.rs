@@ -231,7 +231,11 @@ async fn save_flow(state: &AppState, realm: &RealmRuntime, tab_id: &str, flow: &
     let value = serde_json::to_string(flow)?;
     state
         .ephemeral
-        .put(&flow_key(realm, tab_id), &value, Duration::from_secs(FLOW_LIFESPAN as u64))
+        .put(
+            &flow_key(realm, tab_id),
+            &value,
+            Duration::from_secs(FLOW_LIFESPAN as u64),
+        )
         .await?;
     Ok(())
 }
@@ -303,7 +307,10 @@ async fn posted_flow(
         .as_deref()
         .filter(|t| !t.is_empty() && t.len() <= 64)
         .ok_or_else(timed_out)?;
-    let browser = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned()).ok_or_else(timed_out)?;
+    let browser = req
+        .cookie(BROWSER_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or_else(timed_out)?;
     let raw = state
         .ephemeral
         .get(&flow_key(realm, tab_id))
@@ -311,7 +318,9 @@ async fn posted_flow(
         .map_err(|e| internal_error(realm, e))?
         .ok_or_else(timed_out)?;
     let flow: Flow = serde_json::from_str(&raw).map_err(|e| internal_error(realm, e))?;
-    if !state.master_key.verify_keyed_hash(browser.as_bytes(), &flow.browser_hash)
+    if !state
+        .master_key
+        .verify_keyed_hash(browser.as_bytes(), &flow.browser_hash)
         || state.now() - flow.created_at > FLOW_LIFESPAN
     {
         return Err(timed_out());
@@ -397,12 +406,22 @@ async fn login_action(
             }
             (session, None)
         }
-        None => match sessions::create(&state, &realm.realm, &user.id, true).await {
+        None => match sessions::create(&state, &realm.realm, &user.id, true, attempt.ip).await {
             Ok(new) => (new.session, new.cookie_value),
             Err(e) => return internal_error(&realm, e),
         },
     };
-    let mut response = proceed(&state, &realm, &client, &req, flow, Some((&tab_id, &browser)), &session, &user).await;
+    let mut response = proceed(
+        &state,
+        &realm,
+        &client,
+        &req,
+        flow,
+        Some((&tab_id, &browser)),
+        &session,
+        &user,
+    )
+    .await;
     if let Some(value) = new_cookie {
         let _ = response.add_cookie(&cookie(&state, &realm, SESSION_COOKIE, value));
     }
@@ -646,7 +665,11 @@ async fn issue_code(
 fn error_redirect(realm: &RealmRuntime, to: &ClientRedirect, error: &str, description: &str) -> HttpResponse {
     respond_to_client(
         to,
-        &[("error", error), ("error_description", description), ("iss", &realm.issuer)],
+        &[
+            ("error", error),
+            ("error_description", description),
+            ("iss", &realm.issuer),
+        ],
     )
 }
 

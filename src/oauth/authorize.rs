@@ -92,8 +92,9 @@ pub fn validate(params: &FormParams, client: Option<&ClientRuntime>) -> Result<A
         state,
     };
     if let Some(mode) = params.get("response_mode") {
-        redirect.response_mode = ResponseMode::parse(mode)
-            .ok_or_else(|| AuthorizeError::redirect(&redirect, "invalid_request", "Invalid parameter: response_mode"))?;
+        redirect.response_mode = ResponseMode::parse(mode).ok_or_else(|| {
+            AuthorizeError::redirect(&redirect, "invalid_request", "Invalid parameter: response_mode")
+        })?;
     }
     let fail = |error: &'static str, description: &str| AuthorizeError::redirect(&redirect, error, description);
     if params.get("request").is_some() {
@@ -115,7 +116,8 @@ pub fn validate(params: &FormParams, client: Option<&ClientRuntime>) -> Result<A
     }
     let granted = scopes::negotiate(params.get("scope"), &client.scopes)
         .map_err(|e| fail("invalid_scope", &format!("Invalid scopes: {}", e.0)))?;
-    let (prompt_none, prompt_login, prompt_consent) = parse_prompt(params.get("prompt")).map_err(|d| fail("invalid_request", d))?;
+    let (prompt_none, prompt_login, prompt_consent) =
+        parse_prompt(params.get("prompt")).map_err(|d| fail("invalid_request", d))?;
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => Some(
@@ -243,6 +245,9 @@ mod tests {
         );
         to.response_mode = ResponseMode::Fragment;
         to.redirect_uri = "https://app.example/cb".into();
-        assert_eq!(redirect_location(&to, &[("code", "c")]), "https://app.example/cb#code=c&state=s+t");
+        assert_eq!(
+            redirect_location(&to, &[("code", "c")]),
+            "https://app.example/cb#code=c&state=s+t"
+        );
     }
 }

@@ -79,7 +79,7 @@ pub async fn exchange(
     else {
         return Err(OAuthError::InvalidGrant("Session not active".into()));
     };
-    sessions::touch(state, &realm.realm, &mut session)
+    sessions::touch_for_client(state, &realm.realm, &mut session, &client.client.client_id)
         .await
         .map_err(server_error)?;
     let granted = scopes::negotiate(Some(&binding.scope), &client.scopes)

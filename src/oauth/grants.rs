@@ -145,10 +145,13 @@ async fn password_grant(
         .run(move |conn| effective_roles_of(conn, &realm_id, &user_id).map_err(DbError::from))
         .await
         .map_err(server_error)?;
-    let session = sessions::create(state, &realm.realm, &user.id, false)
+    let mut session = sessions::create(state, &realm.realm, &user.id, false, ip)
         .await
         .map_err(server_error)?
         .session;
+    sessions::touch_for_client(state, &realm.realm, &mut session, &client.client.client_id)
+        .await
+        .map_err(server_error)?;
     let grant = UserGrant {
         user: &user,
         roles: &roles,
@@ -415,7 +418,9 @@ async fn refresh_token_grant(
             // An online token keeps its session alive; one whose session the ephemeral store lost
             // (restart, flush) brings it back without a browser. Offline tokens carry no session.
             let session = match (&session_id, online) {
-                (Some(id), true) => Some(continue_session(state, realm, id, &user.id, issued_at).await?),
+                (Some(id), true) => {
+                    Some(continue_session(state, realm, &client.client.client_id, id, &user.id, issued_at).await?)
+                }
                 _ => None,
             };
             let grant = UserGrant {
@@ -437,13 +442,14 @@ async fn refresh_token_grant(
 async fn continue_session(
     state: &AppState,
     realm: &RealmRuntime,
+    client_id: &str,
     id: &str,
     user_id: &str,
     issued_at: i64,
 ) -> Result<sessions::SsoSession, OAuthError> {
     match sessions::find(state, &realm.realm, id).await.map_err(server_error)? {
         Some(mut session) if session.user_id == user_id => {
-            sessions::touch(state, &realm.realm, &mut session)
+            sessions::touch_for_client(state, &realm.realm, &mut session, client_id)
                 .await
                 .map_err(server_error)?;
             Ok(session)

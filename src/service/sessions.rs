@@ -29,6 +29,12 @@ pub struct SsoSession {
     /// Keyed hash of the cookie's secret part; `None` for sessions no browser holds (password grant,
     /// a session resumed by a refresh token after the store lost it).
     pub cookie_hash: Option<String>,
+    /// The address the session was started from (shown to admins).
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// Public `clientId`s that received tokens in this session.
+    #[serde(default)]
+    pub clients: Vec<String>,
 }
 
 /// A new session and, for a browser, the cookie value that proves it.
@@ -39,6 +45,17 @@ pub struct NewSession {
 
 fn key(realm_id: &str, id: &str) -> String {
     format!("sso:{realm_id}:{id}")
+}
+
+/// The ids of a user's sessions (for listing them; may name sessions that have ended).
+fn user_index_key(realm_id: &str, user_id: &str) -> String {
+    format!("sso-user:{realm_id}:{user_id}")
+}
+
+/// When an admin last logged the user out: sessions started before that second are over, even one
+/// the index lost to a concurrent update (those started within it are removed through the index).
+fn user_logout_key(realm_id: &str, user_id: &str) -> String {
+    format!("sso-user-logout:{realm_id}:{user_id}")
 }
 
 impl SsoSession {
@@ -61,6 +78,7 @@ pub async fn create(
     realm: &Realm,
     user_id: &str,
     for_browser: bool,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<NewSession, EphemeralError> {
     let now = state.now();
     let id = uuid::Uuid::new_v4().to_string();
@@ -73,8 +91,13 @@ pub async fn create(
         started_at: now,
         last_seen: now,
         cookie_hash: secret.as_ref().map(|s| state.master_key.keyed_hash(s.as_bytes())),
+        ip_address: ip.map(|ip| ip.to_string()),
+        clients: Vec::new(),
     };
     save(state, realm, &session, now).await?;
+    let mut ids = user_session_ids(state, realm, user_id).await?;
+    ids.push(id.clone());
+    save_user_index(state, realm, user_id, &ids).await?;
     Ok(NewSession {
         cookie_value: secret.map(|s| format!("{id}.{s}")),
         session,
@@ -103,11 +126,82 @@ pub async fn find(state: &AppState, realm: &Realm, id: &str) -> Result<Option<Ss
     if session.realm_id != realm.id {
         return Ok(None);
     }
-    if session.expired(realm, state.now()) {
+    if session.expired(realm, state.now()) || logged_out_since(state, realm, &session).await? {
         state.ephemeral.delete(&key(&realm.id, id)).await?;
         return Ok(None);
     }
     Ok(Some(session))
+}
+
+async fn logged_out_since(state: &AppState, realm: &Realm, session: &SsoSession) -> Result<bool, EphemeralError> {
+    let marker = state
+        .ephemeral
+        .get(&user_logout_key(&realm.id, &session.user_id))
+        .await?;
+    Ok(marker
+        .and_then(|m| m.parse::<i64>().ok())
+        .is_some_and(|at| session.started_at < at))
+}
+
+async fn user_session_ids(state: &AppState, realm: &Realm, user_id: &str) -> Result<Vec<String>, EphemeralError> {
+    let raw = state.ephemeral.get(&user_index_key(&realm.id, user_id)).await?;
+    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default())
+}
+
+async fn save_user_index(state: &AppState, realm: &Realm, user_id: &str, ids: &[String]) -> Result<(), EphemeralError> {
+    let ttl = Duration::from_secs(realm.sso_session_max_lifespan.max(1) as u64);
+    let value = serde_json::to_string(ids).expect("ids serialize");
+    state
+        .ephemeral
+        .put(&user_index_key(&realm.id, user_id), &value, ttl)
+        .await
+}
+
+/// The user's live sessions, oldest first; the index forgets the ended ones.
+pub async fn list_for_user(state: &AppState, realm: &Realm, user_id: &str) -> Result<Vec<SsoSession>, EphemeralError> {
+    let ids = user_session_ids(state, realm, user_id).await?;
+    let mut live = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(session) = find(state, realm, id).await? {
+            if session.user_id == user_id {
+                live.push(session);
+            }
+        }
+    }
+    if live.len() != ids.len() {
+        let kept: Vec<String> = live.iter().map(|s| s.id.clone()).collect();
+        save_user_index(state, realm, user_id, &kept).await?;
+    }
+    live.sort_by_key(|s| s.started_at);
+    Ok(live)
+}
+
+/// Ends every session of the user (an admin's "sign out"): the ones the index knows are removed,
+/// and a marker makes any session started until now invalid. Refresh tokens are the caller's.
+pub async fn end_all_for_user(state: &AppState, realm: &Realm, user_id: &str) -> Result<(), EphemeralError> {
+    let now = state.now();
+    let ttl = Duration::from_secs(realm.sso_session_max_lifespan.max(1) as u64 + 1);
+    state
+        .ephemeral
+        .put(&user_logout_key(&realm.id, user_id), &now.to_string(), ttl)
+        .await?;
+    for id in user_session_ids(state, realm, user_id).await? {
+        state.ephemeral.delete(&key(&realm.id, &id)).await?;
+    }
+    state.ephemeral.delete(&user_index_key(&realm.id, user_id)).await
+}
+
+/// Records that `client_id` received tokens in the session (and that the session was used).
+pub async fn touch_for_client(
+    state: &AppState,
+    realm: &Realm,
+    session: &mut SsoSession,
+    client_id: &str,
+) -> Result<(), EphemeralError> {
+    if !session.clients.iter().any(|c| c == client_id) {
+        session.clients.push(client_id.to_owned());
+    }
+    touch(state, realm, session).await
 }
 
 /// The session a browser cookie proves, if it is live and the cookie's secret matches.
@@ -165,6 +259,8 @@ pub async fn resume(
         started_at: now,
         last_seen: now,
         cookie_hash: None,
+        ip_address: None,
+        clients: Vec::new(),
     };
     save(state, realm, &session, now).await?;
     Ok(session)

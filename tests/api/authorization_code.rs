@@ -66,7 +66,10 @@ impl Answer {
 
     /// The parameters of a redirect to the client (query or fragment).
     pub fn redirect_params(&self) -> Vec<(String, String)> {
-        let location = self.location.as_deref().unwrap_or_else(|| panic!("a redirect: {}", self.body));
+        let location = self
+            .location
+            .as_deref()
+            .unwrap_or_else(|| panic!("a redirect: {}", self.body));
         let url = url::Url::parse(location).expect("absolute redirect");
         let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         if let Some(fragment) = url.fragment() {
@@ -76,7 +79,10 @@ impl Answer {
     }
 
     pub fn param(&self, name: &str) -> Option<String> {
-        self.redirect_params().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.redirect_params()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -138,7 +144,12 @@ impl Browser {
 
     /// Submits the login form of `page`.
     pub async fn login(&self, page: &Answer, username: &str, password: &str) -> Answer {
-        assert!(page.is_login_page(), "expected the login page, got {} {}", page.status, page.body);
+        assert!(
+            page.is_login_page(),
+            "expected the login page, got {} {}",
+            page.status,
+            page.body
+        );
         let action = page.form_action("kc-form-login").expect("login form action");
         let csrf = page.input("csrf_token").expect("csrf field");
         self.post_form(
@@ -150,7 +161,12 @@ impl Browser {
 
     /// Answers the consent page: Yes or No.
     pub async fn consent(&self, page: &Answer, accept: bool) -> Answer {
-        assert!(page.is_consent_page(), "expected the consent page, got {} {}", page.status, page.body);
+        assert!(
+            page.is_consent_page(),
+            "expected the consent page, got {} {}",
+            page.status,
+            page.body
+        );
         let action = page.form_action("kc-consent-form").expect("consent form action");
         let csrf = page.input("csrf_token").expect("csrf field");
         let button = if accept { ("accept", "Yes") } else { ("cancel", "No") };
@@ -292,7 +308,10 @@ async fn login_then_code_then_tokens_with_an_id_token() {
         .map(|c| c.to_str().expect("cookie").to_owned())
         .find(|c| c.starts_with("KEYCLOAK_IDENTITY="))
         .expect("session cookie");
-    assert!(identity.contains("HttpOnly") && identity.contains("SameSite=Lax"), "{identity}");
+    assert!(
+        identity.contains("HttpOnly") && identity.contains("SameSite=Lax"),
+        "{identity}"
+    );
     assert!(identity.contains("Path=/realms/acme/"), "{identity}");
     assert!(!identity.contains("Secure"), "http public URL: no Secure flag");
     assert!(!identity.contains(&user_id), "the cookie holds only a random id");
@@ -300,13 +319,22 @@ async fn login_then_code_then_tokens_with_an_id_token() {
     let code = done.param("code").expect("code");
     let (status, tokens) = exchange(&app, "acme", "web", &code, VERIFIER).await;
     assert_eq!(status, 200, "{tokens}");
-    for field in ["access_token", "refresh_token", "id_token", "session_state", "refresh_expires_in"] {
+    for field in [
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "session_state",
+        "refresh_expires_in",
+    ] {
         assert!(!tokens[field].is_null(), "{field} in {tokens}");
     }
     assert_eq!(tokens["session_state"], session_state.as_str());
     assert_eq!(tokens["token_type"], "Bearer");
     let id_token = tokens["id_token"].as_str().expect("id_token");
-    let id = app.verify("acme", id_token).await.expect("ID token verifies against the JWKS");
+    let id = app
+        .verify("acme", id_token)
+        .await
+        .expect("ID token verifies against the JWKS");
     assert_eq!(id["typ"], "ID");
     assert_eq!(id["aud"], "web");
     assert_eq!(id["azp"], "web");
@@ -328,8 +356,14 @@ async fn login_then_code_then_tokens_with_an_id_token() {
     let access_claims = app.verify("acme", access).await.expect("access token verifies");
     assert_eq!(access_claims["sid"], session_state.as_str());
     assert_eq!(access_claims["azp"], "web");
-    assert!(access_claims["realm_access"]["roles"].is_array(), "roles scope by default");
-    assert_eq!(claims(tokens["refresh_token"].as_str().expect("refresh"))["sid"], session_state.as_str());
+    assert!(
+        access_claims["realm_access"]["roles"].is_array(),
+        "roles scope by default"
+    );
+    assert_eq!(
+        claims(tokens["refresh_token"].as_str().expect("refresh"))["sid"],
+        session_state.as_str()
+    );
 
     // The refresh grant continues the session and issues a new ID token.
     let resp = app
@@ -368,7 +402,11 @@ async fn a_second_authorization_uses_the_session_unless_login_is_forced() {
     let code = again.param("code").expect("code");
     let (status, tokens) = exchange(&app, "sso", "other", &code, VERIFIER).await;
     assert_eq!(status, 200, "{tokens}");
-    assert_eq!(claims(tokens["id_token"].as_str().expect("id")) ["acr"], "0", "single sign-on");
+    assert_eq!(
+        claims(tokens["id_token"].as_str().expect("id"))["acr"],
+        "0",
+        "single sign-on"
+    );
 
     // prompt=login asks for the password again, and keeps the session.
     let mut forced = code_request("web", &c);
@@ -424,14 +462,20 @@ async fn sessions_end_after_the_idle_and_the_max_lifespan() {
     }
     app.clock.advance(550);
     assert!(
-        browser.authorize("life", &code_request("web", &c)).await.is_login_page(),
+        browser
+            .authorize("life", &code_request("web", &c))
+            .await
+            .is_login_page(),
         "max lifespan reached"
     );
     let page = browser.authorize("life", &code_request("web", &c)).await;
     assert_eq!(browser.login(&page, "alice", PASSWORD).await.status, 302);
     app.clock.advance(601);
     assert!(
-        browser.authorize("life", &code_request("web", &c)).await.is_login_page(),
+        browser
+            .authorize("life", &code_request("web", &c))
+            .await
+            .is_login_page(),
         "idle lifespan passed"
     );
 }
@@ -454,16 +498,37 @@ async fn untrusted_clients_and_redirect_uris_get_an_error_page_never_a_redirect(
         vec![("redirect_uri", REDIRECT), ("response_type", "code")],
         code_request("web", &c)
             .into_iter()
-            .map(|(k, v)| if k == "redirect_uri" { (k, "https://evil.example/callback") } else { (k, v) })
+            .map(|(k, v)| {
+                if k == "redirect_uri" {
+                    (k, "https://evil.example/callback")
+                } else {
+                    (k, v)
+                }
+            })
             .collect(),
         code_request("web", &c)
             .into_iter()
-            .map(|(k, v)| if k == "redirect_uri" { (k, "https://app.example/callback/x") } else { (k, v) })
+            .map(|(k, v)| {
+                if k == "redirect_uri" {
+                    (k, "https://app.example/callback/x")
+                } else {
+                    (k, v)
+                }
+            })
             .collect(),
-        code_request("web", &c).into_iter().filter(|(k, _)| *k != "redirect_uri").collect(),
+        code_request("web", &c)
+            .into_iter()
+            .filter(|(k, _)| *k != "redirect_uri")
+            .collect(),
         code_request("wild", &c)
             .into_iter()
-            .map(|(k, v)| if k == "redirect_uri" { (k, "https://spa.example/other") } else { (k, v) })
+            .map(|(k, v)| {
+                if k == "redirect_uri" {
+                    (k, "https://spa.example/other")
+                } else {
+                    (k, v)
+                }
+            })
             .collect(),
     ];
     for case in cases {
@@ -476,7 +541,13 @@ async fn untrusted_clients_and_redirect_uris_get_an_error_page_never_a_redirect(
     // The registered wildcard matches below its prefix.
     let wild: Vec<(&str, &str)> = code_request("wild", &c)
         .into_iter()
-        .map(|(k, v)| if k == "redirect_uri" { (k, "https://spa.example/app/deep/page?x=1") } else { (k, v) })
+        .map(|(k, v)| {
+            if k == "redirect_uri" {
+                (k, "https://spa.example/app/deep/page?x=1")
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     assert!(browser.authorize("pages", &wild).await.is_login_page());
     // An unknown realm is a page too.
@@ -558,7 +629,10 @@ async fn response_modes_fragment_and_form_post() {
     let code = answer.input("code").expect("code field");
     assert_eq!(answer.input("state").as_deref(), Some("st-123"));
     let csp = answer.headers["content-security-policy"].to_str().expect("csp");
-    assert!(csp.contains("script-src 'sha256-"), "only the hashed script runs: {csp}");
+    assert!(
+        csp.contains("script-src 'sha256-"),
+        "only the hashed script runs: {csp}"
+    );
     let (status, _) = exchange(&app, "modes", "web", &code, VERIFIER).await;
     assert_eq!(status, 200);
 }
@@ -578,7 +652,11 @@ async fn code_exchange_errors() {
     let (status, body) = exchange(&app, "codes", "web", &code, &other_verifier).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     let c = challenge(VERIFIER);
-    let fresh = browser.authorize("codes", &code_request("web", &c)).await.param("code").expect("code");
+    let fresh = browser
+        .authorize("codes", &code_request("web", &c))
+        .await
+        .param("code")
+        .expect("code");
     let resp = app
         .http
         .post(app.token_url("codes"))
@@ -595,7 +673,11 @@ async fn code_exchange_errors() {
     assert_eq!(resp.json::<Value>().await.expect("json")["error"], "invalid_grant");
 
     // Wrong redirect_uri at the token endpoint.
-    let code = browser.authorize("codes", &code_request("web", &c)).await.param("code").expect("code");
+    let code = browser
+        .authorize("codes", &code_request("web", &c))
+        .await
+        .param("code")
+        .expect("code");
     let resp = app
         .http
         .post(app.token_url("codes"))
@@ -613,18 +695,42 @@ async fn code_exchange_errors() {
     assert_eq!(resp.json::<Value>().await.expect("json")["error"], "invalid_grant");
 
     // Another client, another realm.
-    let code = browser.authorize("codes", &code_request("web", &c)).await.param("code").expect("code");
-    assert_eq!(exchange(&app, "codes", "web2", &code, VERIFIER).await.1["error"], "invalid_grant");
-    let code = browser.authorize("codes", &code_request("web", &c)).await.param("code").expect("code");
-    assert_eq!(exchange(&app, "elsewhere", "web", &code, VERIFIER).await.1["error"], "invalid_grant");
+    let code = browser
+        .authorize("codes", &code_request("web", &c))
+        .await
+        .param("code")
+        .expect("code");
+    assert_eq!(
+        exchange(&app, "codes", "web2", &code, VERIFIER).await.1["error"],
+        "invalid_grant"
+    );
+    let code = browser
+        .authorize("codes", &code_request("web", &c))
+        .await
+        .param("code")
+        .expect("code");
+    assert_eq!(
+        exchange(&app, "elsewhere", "web", &code, VERIFIER).await.1["error"],
+        "invalid_grant"
+    );
 
     // Expired: 60 seconds.
-    let code = browser.authorize("codes", &code_request("web", &c)).await.param("code").expect("code");
+    let code = browser
+        .authorize("codes", &code_request("web", &c))
+        .await
+        .param("code")
+        .expect("code");
     app.clock.advance(61);
-    assert_eq!(exchange(&app, "codes", "web", &code, VERIFIER).await.1["error"], "invalid_grant");
+    assert_eq!(
+        exchange(&app, "codes", "web", &code, VERIFIER).await.1["error"],
+        "invalid_grant"
+    );
 
     // Garbage.
-    assert_eq!(exchange(&app, "codes", "web", "garbage", VERIFIER).await.1["error"], "invalid_grant");
+    assert_eq!(
+        exchange(&app, "codes", "web", "garbage", VERIFIER).await.1["error"],
+        "invalid_grant"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -669,14 +775,24 @@ async fn confidential_clients_authenticate_and_may_skip_pkce() {
     let app = spawn_app().await;
     realm_with_web_client(&app, "conf").await;
     let secret = "conf-secret-0123456789abcdefghijklmnopqrstuvwxyz";
-    create_web_client(&app, "conf", "server", json!({ "publicClient": false, "secret": secret })).await;
+    create_web_client(
+        &app,
+        "conf",
+        "server",
+        json!({ "publicClient": false, "secret": secret }),
+    )
+    .await;
     let browser = Browser::new(&app);
     let request: Vec<(&str, &str)> = code_request("server", "")
         .into_iter()
         .filter(|(k, _)| !k.starts_with("code_challenge"))
         .collect();
     let page = browser.authorize("conf", &request).await;
-    let code = browser.login(&page, "alice", PASSWORD).await.param("code").expect("code");
+    let code = browser
+        .login(&page, "alice", PASSWORD)
+        .await
+        .param("code")
+        .expect("code");
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -745,14 +861,20 @@ async fn forms_without_the_right_csrf_token_or_browser_are_refused() {
     // The right token from another browser (no AUTH_SESSION_ID cookie) does not work either.
     let other = Browser::new(&app);
     let answer = other
-        .post_form(&action, &[("username", "alice"), ("password", PASSWORD), ("csrf_token", &csrf)])
+        .post_form(
+            &action,
+            &[("username", "alice"), ("password", PASSWORD), ("csrf_token", &csrf)],
+        )
         .await;
     assert_eq!(answer.status, 400);
     // The real browser still can.
     assert_eq!(browser.login(&page, "alice", PASSWORD).await.status, 302);
     // And the finished flow cannot be posted again.
     let again = browser
-        .post_form(&action, &[("username", "alice"), ("password", PASSWORD), ("csrf_token", &csrf)])
+        .post_form(
+            &action,
+            &[("username", "alice"), ("password", PASSWORD), ("csrf_token", &csrf)],
+        )
         .await;
     assert_eq!(again.status, 400);
 }
@@ -769,7 +891,13 @@ async fn consent_setup(app: &TestApp, realm: &str) {
         .await;
     assert_eq!(resp.status(), 201);
     let scope_id = location_id(&resp);
-    let client = create_web_client(app, realm, "needs-consent", json!({ "consentRequired": true, "name": "Payroll App" })).await;
+    let client = create_web_client(
+        app,
+        realm,
+        "needs-consent",
+        json!({ "consentRequired": true, "name": "Payroll App" }),
+    )
+    .await;
     let resp = app
         .admin(
             Method::PUT,
@@ -817,7 +945,11 @@ async fn consent_is_asked_once_per_scope_and_denial_is_access_denied() {
     let consent = browser.authorize("consent", &wider).await;
     assert!(consent.is_consent_page());
     assert!(consent.body.contains("read:users") && consent.body.contains("Read user profiles"));
-    assert!(!consent.body.contains("User profile<"), "already granted: {}", consent.body);
+    assert!(
+        !consent.body.contains("User profile<"),
+        "already granted: {}",
+        consent.body
+    );
     let done = browser.consent(&consent, true).await;
     let code = done.param("code").expect("code");
     let (_, tokens) = exchange(&app, "consent", "needs-consent", &code, VERIFIER).await;
@@ -846,7 +978,11 @@ async fn offline_tokens_are_marked_offline() {
     let mut request = code_request("web", &c);
     request[3] = ("scope", "openid offline_access");
     let page = browser.authorize("offline", &request).await;
-    let code = browser.login(&page, "alice", PASSWORD).await.param("code").expect("code");
+    let code = browser
+        .login(&page, "alice", PASSWORD)
+        .await
+        .param("code")
+        .expect("code");
     let (status, tokens) = exchange(&app, "offline", "web", &code, VERIFIER).await;
     assert_eq!(status, 200, "{tokens}");
     let refresh = claims(tokens["refresh_token"].as_str().expect("refresh"));
@@ -874,7 +1010,10 @@ async fn the_stylesheet_and_method_rules() {
     let app = spawn_app().await;
     let resp = app.http.get(app.url("/resources/nexus.css")).send().await.expect("css");
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().expect("ct").starts_with("text/css"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/css"));
     realm_with_web_client(&app, "post").await;
     // POST to the authorization endpoint works like GET (OIDC Core §3.1.2.1).
     let c = challenge(VERIFIER);
@@ -886,4 +1025,83 @@ async fn the_stylesheet_and_method_rules() {
         )
         .await;
     assert!(page.is_login_page(), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_survive_a_restart_of_nexus_and_of_the_ephemeral_store() {
+    let app = spawn_app().await;
+    realm_with_web_client(&app, "durable").await;
+    let browser = Browser::new(&app);
+    let code = login_for_code(&app, &browser, "durable", "web").await;
+    let (_, tokens) = exchange(&app, "durable", "web", &code, VERIFIER).await;
+    let sid = tokens["session_state"].as_str().expect("sid").to_owned();
+
+    let app = crate::restart::restart_in_place_with(app, true).await;
+    let resp = app
+        .http
+        .post(app.token_url("durable"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", tokens["refresh_token"].as_str().expect("refresh")),
+        ])
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(resp.status(), 200, "the refresh token outlives both stores' restarts");
+    let refreshed: Value = resp.json().await.expect("json");
+    assert_eq!(refreshed["session_state"], sid.as_str(), "the session is resumed");
+    // The browser's session is gone: it must log in again.
+    let c = challenge(VERIFIER);
+    assert!(browser
+        .authorize("durable", &code_request("web", &c))
+        .await
+        .is_login_page());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let app = crate::helpers::spawn_on(
+        crate::helpers::Storage::fresh(),
+        nexus::clock::SettableClock::default(),
+        |s| s.public_url = Some("https://id.example".into()),
+    )
+    .await;
+    realm_with_web_client(&app, "tls").await;
+    let browser = Browser::new(&app);
+    let c = challenge(VERIFIER);
+    let page = browser.authorize("tls", &code_request("web", &c)).await;
+    let cookie = page.headers["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cookie.starts_with("AUTH_SESSION_ID=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    // The browser client speaks plain HTTP to the test server, so it would not send a Secure
+    // cookie back: post the form with the cookie set by hand.
+    let browser_id = cookie.split(';').next().expect("pair").to_owned();
+    let action = format!("{}{}", app.address, page.form_action("kc-form-login").expect("action"));
+    let resp = app
+        .http
+        .post(&action)
+        .header("Cookie", browser_id)
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("csrf_token", page.input("csrf_token").expect("csrf").as_str()),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 302);
+    let identity = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().expect("cookie").to_owned())
+        .find(|c| c.starts_with("KEYCLOAK_IDENTITY="))
+        .expect("session cookie");
+    assert!(
+        identity.contains("Secure") && identity.contains("HttpOnly"),
+        "{identity}"
+    );
 }

@@ -133,7 +133,10 @@ async fn the_discovery_document_tells_the_truth() {
     );
     assert!(strings(&doc["subject_types_supported"]).contains("public"));
     // The authorization code flow, with PKCE S256 only and the three response modes.
-    assert_eq!(doc["authorization_endpoint"], format!("{issuer}/protocol/openid-connect/auth"));
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{issuer}/protocol/openid-connect/auth")
+    );
     assert_eq!(doc["response_types_supported"], json!(["code"]));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin_roles_groups;
+mod admin_sessions;
 mod admin_users;
 mod authorization_code;
 mod bad_input;

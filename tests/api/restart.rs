@@ -119,11 +119,20 @@ async fn everything_survives_a_restart() {
 }
 
 /// Stops `app` and starts it again at the same address (so its issuer is unchanged).
-async fn restart_in_place(app: TestApp) -> TestApp {
+pub async fn restart_in_place(app: TestApp) -> TestApp {
+    restart_in_place_with(app, false).await
+}
+
+/// Like `restart_in_place`; with `forget_ephemeral` the new node also starts on an empty
+/// ephemeral store (a restarted Redis without persistence; the in-process store is lost anyway).
+pub async fn restart_in_place_with(app: TestApp, forget_ephemeral: bool) -> TestApp {
     let port = app.port;
     let address = app.address.clone();
     app.stop().await;
-    let (storage, clock) = (app.storage.clone(), app.clock.clone());
+    let (mut storage, clock) = (app.storage.clone(), app.clock.clone());
+    if forget_ephemeral {
+        storage.redis_prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    }
     drop(app);
     spawn_on(storage, clock, move |s| {
         s.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));

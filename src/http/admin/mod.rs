@@ -8,6 +8,7 @@ pub mod realms;
 pub mod repr;
 pub mod roles;
 pub mod scopes;
+pub mod sessions;
 pub mod users;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     roles::routes(cfg);
     groups::routes(cfg);
     scopes::routes(cfg);
+    sessions::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.

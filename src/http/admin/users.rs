@@ -546,14 +546,17 @@ async fn logout(
     let (realm_name, id) = path.into_inner();
     let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
     let realm_row = realm.realm.clone();
-    state
+    let user_id = state
         .db
-        .transaction(move |conn| -> Result<(), AppError> {
+        .transaction(move |conn| -> Result<String, AppError> {
             let user = load_managed_user(conn, &principal, &realm_row, &id)?;
             db::refresh::revoke_for_user(conn, &user.id)?;
-            Ok(())
+            Ok(user.id)
         })
         .await?;
+    crate::service::sessions::end_all_for_user(&state, &realm.realm, &user_id)
+        .await
+        .map_err(AppError::internal)?;
     Ok(no_content())
 }
 
