@@ -1,5 +1,6 @@
 //! actix only: routes, request reading, middleware. Handlers parse, call one service, render.
 
+pub mod account;
 pub mod admin;
 pub mod body;
 pub mod middleware;
@@ -16,4 +17,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     protocol::routes(cfg);
     pages::routes(cfg);
     admin::routes(cfg);
+    account::routes(cfg);
 }

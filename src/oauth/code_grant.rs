@@ -163,7 +163,7 @@ mod tests {
     fn s256_matches_the_rfc_7636_example() {
         assert_eq!(
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEXGgOAnnn2xG0ke9-Hxo6QWGgY3-M"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crate::crypto::password;
 use crate::domain::User;
+use crate::service::brute_force;
 use crate::service::realm_cache::RealmRuntime;
 use crate::state::AppState;
 use crate::store::db::{self, DbError};
@@ -28,20 +29,29 @@ pub struct LoginAttempt<'a> {
 }
 
 /// The user when the password is right and the account usable.
+///
+/// Brute-force detection (`service::brute_force`) runs around the check: a locked address or user
+/// is refused before any password hash is computed, with the same neutral `InvalidCredentials` as a
+/// wrong password, so a lock is not revealed; a failure counts toward the address, and toward the
+/// user when the user exists; a right password clears the user's failure count.
 pub async fn verify_password_login(
     state: &AppState,
     realm: &RealmRuntime,
     attempt: &LoginAttempt<'_>,
 ) -> Result<User, LoginError> {
+    let guard = brute_force::Guard::open(state, &realm.realm).await.map_err(internal)?;
+    if guard.ip_locked(attempt.ip).await.map_err(internal)? {
+        return Err(LoginError::InvalidCredentials);
+    }
     // A name no user can have (control characters such as NUL, which PostgreSQL refuses in text,
     // or over-long) is wrong credentials, without a database round trip.
     if crate::domain::names::parse_username(attempt.username).is_err() {
+        guard.record_ip_failure(attempt.ip).await.map_err(internal)?;
         return Err(LoginError::InvalidCredentials);
     }
     let realm_id = realm.realm.id.clone();
     let username = attempt.username.to_owned();
-    let password_given = attempt.password.to_owned();
-    let (user, valid, temporary) = state
+    let (user, credential) = state
         .db
         .run(move |conn| -> Result<_, DbError> {
             let user = find_login_user(conn, &realm_id, &username)?;
@@ -49,26 +59,50 @@ pub async fn verify_password_login(
                 Some(u) => db::users::password_of(conn, &u.id)?,
                 None => None,
             };
-            // The hash runs even for an unknown user, so timing does not tell which part was wrong.
-            let hash = credential.as_ref().map(|c| c.secret_data.clone());
-            let valid = password::verify_password(&password_given, hash.as_deref().unwrap_or(password::dummy_hash()));
-            Ok((user, valid && hash.is_some(), credential.is_some_and(|c| c.temporary)))
+            Ok((user, credential))
         })
         .await
-        .map_err(|e| {
-            tracing::error!(error = ?e, "login lookup failed");
-            LoginError::Internal
-        })?;
-    let (Some(user), true) = (user, valid) else {
+        .map_err(internal)?;
+    if let Some(user) = &user {
+        if guard.user_locked(&user.id).await.map_err(internal)? {
+            // Keycloak does not count failures of a locked user toward the user; the address pays.
+            guard.record_ip_failure(attempt.ip).await.map_err(internal)?;
+            return Err(LoginError::InvalidCredentials);
+        }
+    }
+    // The hash runs even for an unknown user, so timing does not tell which part was wrong.
+    let hash = credential.as_ref().map(|c| c.secret_data.clone());
+    let password_given = attempt.password.to_owned();
+    let valid = tokio::task::spawn_blocking(move || {
+        password::verify_password(&password_given, hash.as_deref().unwrap_or(password::dummy_hash()))
+    })
+    .await
+    .map_err(internal)?
+        && credential.is_some();
+    let Some(user) = user else {
+        guard.record_ip_failure(attempt.ip).await.map_err(internal)?;
         return Err(LoginError::InvalidCredentials);
     };
+    if !valid {
+        guard
+            .record_user_failure(&user.id, attempt.ip)
+            .await
+            .map_err(internal)?;
+        return Err(LoginError::InvalidCredentials);
+    }
+    guard.record_success(&user.id).await.map_err(internal)?;
     if !user.enabled {
         return Err(LoginError::Disabled);
     }
-    if temporary {
+    if credential.is_some_and(|c| c.temporary) {
         return Err(LoginError::NotFullySetUp);
     }
     Ok(user)
+}
+
+fn internal(e: impl std::fmt::Debug) -> LoginError {
+    tracing::error!(error = ?e, "login check failed");
+    LoginError::Internal
 }
 
 /// The user by username, or by email when that is unambiguous in the realm (Keycloak's

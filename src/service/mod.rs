@@ -2,8 +2,10 @@
 //! protocol endpoint does. Database work here runs inside `Db::run`/`Db::transaction` closures.
 
 pub mod authz;
+pub mod brute_force;
 pub mod clients;
 pub mod codes;
+pub mod consent_records;
 pub mod consents;
 pub mod keys;
 pub mod login;

@@ -1,8 +1,10 @@
 //! Keycloak's admin REST API under `/admin/realms`: Keycloak's paths, JSON field names, status codes
 //! and error shapes, so that Keycloak admin clients (python-keycloak, …) work unmodified.
 
+pub mod attack_detection;
 pub mod auth;
 pub mod clients;
+pub mod consents;
 pub mod groups;
 pub mod realms;
 pub mod repr;
@@ -32,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     groups::routes(cfg);
     scopes::routes(cfg);
     sessions::routes(cfg);
+    attack_detection::routes(cfg);
+    consents::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.

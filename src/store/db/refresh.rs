@@ -71,3 +71,43 @@ pub fn revoke_online_for_session(conn: &mut DbConnection, session_id: &str) -> Q
     .set(refresh_tokens::revoked.eq(true))
     .execute(conn)
 }
+
+/// Revokes the user's usable refresh tokens (online and offline) of one client (internal id), as
+/// withdrawing consent does; how many of them were offline.
+pub fn revoke_for_user_client(conn: &mut DbConnection, user_id: &str, client_id: &str, now: i64) -> QueryResult<usize> {
+    let live = refresh_tokens::table
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::client_id.eq(client_id))
+        .filter(refresh_tokens::revoked.eq(false))
+        .filter(refresh_tokens::rotated.eq(false))
+        .filter(refresh_tokens::expires_at.gt(now));
+    let offline = live
+        .filter(refresh_tokens::offline.eq(true))
+        .count()
+        .get_result::<i64>(conn)?;
+    diesel::update(live)
+        .set(refresh_tokens::revoked.eq(true))
+        .execute(conn)?;
+    Ok(usize::try_from(offline).unwrap_or(0))
+}
+
+/// The clients (internal ids) the user holds usable refresh tokens of, each with whether one of
+/// them is offline.
+pub fn live_clients_of_user(conn: &mut DbConnection, user_id: &str, now: i64) -> QueryResult<Vec<(String, bool)>> {
+    let rows: Vec<(String, bool)> = refresh_tokens::table
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked.eq(false))
+        .filter(refresh_tokens::rotated.eq(false))
+        .filter(refresh_tokens::expires_at.gt(now))
+        .select((refresh_tokens::client_id, refresh_tokens::offline))
+        .distinct()
+        .load(conn)?;
+    let mut clients: Vec<(String, bool)> = Vec::new();
+    for (client_id, offline) in rows {
+        match clients.iter_mut().find(|(c, _)| *c == client_id) {
+            Some(entry) => entry.1 |= offline,
+            None => clients.push((client_id, offline)),
+        }
+    }
+    Ok(clients)
+}
