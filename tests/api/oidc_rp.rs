@@ -282,15 +282,6 @@ async fn openidconnect_rp_discovers_logs_in_verifies_tokens_refreshes_and_reads_
     assert_eq!(access["sub"], user_id.as_str());
     assert!(access["sid"].is_string(), "{access}");
 
-    // The code is spent.
-    let replay = client
-        .exchange_code(AuthorizationCode::new(code.clone()))
-        .expect("token endpoint")
-        .set_pkce_verifier(PkceCodeVerifier::new("x".repeat(43)))
-        .request_async(&http)
-        .await;
-    assert!(replay.is_err(), "a code works once");
-
     // Refresh: new tokens for the same user.
     let refresh_token = tokens.refresh_token().expect("refresh token");
     let refreshed = client
@@ -320,6 +311,22 @@ async fn openidconnect_rp_discovers_logs_in_verifies_tokens_refreshes_and_reads_
         info.given_name().and_then(|n| n.get(None)).map(|n| n.as_str()),
         Some("Alice")
     );
+
+    // The code is spent, and replaying it revokes what it issued (RFC 6749 §4.1.2): the first
+    // access token no longer opens userinfo.
+    let replay = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .expect("token endpoint")
+        .set_pkce_verifier(PkceCodeVerifier::new("x".repeat(43)))
+        .request_async(&http)
+        .await;
+    assert!(replay.is_err(), "a code works once");
+    let revoked: Result<CoreUserInfoClaims, _> = client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo endpoint")
+        .request_async(&http)
+        .await;
+    assert!(revoked.is_err(), "the replayed code's access token is revoked");
 }
 
 /// Realm `proto` with alice and a public client `web` (no consent) on REDIRECT.
