@@ -232,9 +232,16 @@ async fn keycloak_js_logs_in_refreshes_reads_userinfo_checks_sso_and_logs_out() 
     // 1. login-required: keycloak-js checks 3p cookies, sets up the session iframe, then sends
     //    the browser to nexus's login page.
     browser.goto(&spa.page("login-required")).await;
+    // Either the login page comes, or init settles on the SPA (a failure, shown at once).
     browser
-        .wait_for("form#kc-form-login", "nexus's login page, reached through keycloak-js")
+        .wait_for(
+            "form#kc-form-login, #status.done",
+            "nexus's login page, reached through keycloak-js",
+        )
         .await;
+    if !browser.has("form#kc-form-login").await {
+        panic!("keycloak-js did not reach the login page: {}", browser.context().await);
+    }
     let auth_url = browser.client.current_url().await.expect("url");
     let params: HashMap<String, String> = auth_url.query_pairs().into_owned().collect();
     assert!(
@@ -305,7 +312,13 @@ async fn keycloak_js_logs_in_refreshes_reads_userinfo_checks_sso_and_logs_out() 
             app.address
         ))
         .await;
-    assert_eq!(answers, json!(["unchanged", "changed"]));
+    assert_eq!(
+        answers,
+        json!(["unchanged", "changed"]),
+        "the status iframe compares the sid with the KEYCLOAK_SESSION cookie (readable by scripts, \
+         on /realms/{realm}/, set at login); {}",
+        page_log(&browser).await
+    );
 
     // 4. updateToken(-1) forces a refresh (after asking the session iframe).
     let refreshed = browser
