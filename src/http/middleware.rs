@@ -23,10 +23,21 @@ pub async fn observe(
     let headers = res.headers_mut();
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
     ] {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    // A handler whose own policy lets others frame it (the session iframes keycloak-js embeds)
+    // decides framing; X-Frame-Options knows no "these origins" and would override it in old browsers.
+    let framing_allowed = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.contains("frame-ancestors") && !csp.contains("frame-ancestors 'none'"));
+    if !framing_allowed {
+        headers.insert(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        );
     }
     if !headers.contains_key("content-security-policy") {
         headers.insert(

@@ -3,10 +3,14 @@
 pub mod account;
 pub mod admin;
 pub mod body;
+pub mod cookies;
+pub mod cors;
 pub mod middleware;
+pub mod oidc_endpoints;
 pub mod ops;
 pub mod pages;
 pub mod protocol;
+pub mod session_iframes;
 pub mod views;
 
 use actix_web::web;

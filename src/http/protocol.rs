@@ -13,6 +13,7 @@ use crate::service::realm_cache::RealmRuntime;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    super::oidc_endpoints::routes(cfg);
     cfg.service(
         web::resource("/realms/{realm}")
             .route(web::get().to(realm_info))
@@ -26,11 +27,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/realms/{realm}/protocol/openid-connect/certs")
             .route(web::get().to(certs))
+            .wrap(actix_web::middleware::from_fn(super::cors::any_origin))
             .default_service(web::to(method_not_allowed("GET"))),
     )
     .service(
         web::resource("/realms/{realm}/protocol/openid-connect/token")
             .route(web::post().to(token))
+            .wrap(actix_web::middleware::from_fn(super::cors::token_endpoint))
             .default_service(web::to(method_not_allowed("POST"))),
     );
 }

@@ -7,8 +7,11 @@ pub mod code_grant;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod introspection;
+pub mod logout;
 pub mod params;
 pub mod registrar;
+pub mod revocation;
 pub mod tokens;
 
 pub use error::OAuthError;

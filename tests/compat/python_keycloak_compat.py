@@ -404,6 +404,28 @@ def run(args: argparse.Namespace) -> None:
                  "password grant on svc (directAccessGrantsEnabled false)")
     ok("password grant")
 
+    # ---- 11b. userinfo, introspection, logout ---------------------------------------------
+    step("userinfo, introspection, logout")
+    session = cli.token("alice", "N3w-pass!")
+    info = cli.userinfo(session["access_token"])
+    check_eq(info.get("sub"), user_id, "userinfo sub")
+    check_eq(info.get("preferred_username"), "alice", "userinfo preferred_username")
+    described = svc.introspect(session["access_token"])
+    check_eq(described.get("active"), True, "introspection of a live access token")
+    check_eq(described.get("client_id"), "cli", "introspection client_id")
+    check_eq(described.get("username"), "alice", "introspection username")
+    check_eq(described.get("sub"), user_id, "introspection sub")
+    check_eq(svc.introspect(session["refresh_token"], token_type_hint="refresh_token").get("active"),
+             True, "introspection of a live refresh token")
+    cli.logout(session["refresh_token"])  # Keycloak's back-channel logout: 204
+    check_eq(svc.introspect(session["access_token"]), {"active": False},
+             "introspection of an access token after logout")
+    expect_error(lambda: cli.userinfo(session["access_token"]), KeycloakAuthenticationError, 401,
+                 "userinfo after logout")
+    expect_error(lambda: cli.refresh_token(session["refresh_token"]), KeycloakPostError, 400,
+                 "refresh after logout")
+    ok("userinfo, introspection, logout")
+
     # ---- 12. deletes ----------------------------------------------------------------------
     step("deletes")
     admin.delete_user(user_id)
