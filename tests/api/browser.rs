@@ -84,13 +84,20 @@ impl Chromedriver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The end of chromedriver's log (it lives in the profile directory, removed with the test).
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_else(|e| format!("<no log: {e}>"));
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
     /// Waits until chromedriver answers `/status` with `ready: true`.
     async fn wait_ready(&mut self) {
         let http = reqwest::Client::new();
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("chromedriver exited at start ({status}); log: {}", self.log.display());
+                panic!("chromedriver exited at start ({status}); its log:\n{}", self.log_tail());
             }
             if let Ok(resp) = http.get(format!("{}/status", self.url())).send().await {
                 if let Ok(body) = resp.json::<Value>().await {
@@ -101,8 +108,8 @@ impl Chromedriver {
             }
             assert!(
                 started.elapsed() < Duration::from_secs(15),
-                "chromedriver not ready after 15 s; log: {}",
-                self.log.display()
+                "chromedriver not ready after 15 s; its log:\n{}",
+                self.log_tail()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -226,8 +233,8 @@ impl Browser {
             .await
             .unwrap_or_else(|e| {
                 panic!(
-                    "WebDriver session with Chromium failed: {e}; log: {}",
-                    driver.log.display()
+                    "WebDriver session with Chromium failed: {e}; chromedriver's log:\n{}",
+                    driver.log_tail()
                 )
             });
         let session = client.session_id().await.ok().flatten();
