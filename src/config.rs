@@ -32,6 +32,13 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Measure what one password check costs here (argon2id, the parameters logins use) and the
+    /// login rate that bounds: cores / seconds per verification.
+    PasswordHashCost {
+        /// Verifications to time on one thread (then as many on each core at once).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        samples: u32,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]

@@ -1,4 +1,4 @@
-//! The `nexus` command: `serve` (default), `migrate`, `keys rotate`.
+//! The `nexus` command: `serve` (default), `migrate`, `keys rotate`, `password-hash-cost`.
 
 use std::process::ExitCode;
 
@@ -69,8 +69,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys {
             action: KeysCommand::Rotate { realm },
         } => rotate(&cli.settings, &realm).await?,
+        Command::PasswordHashCost { samples } => password_hash_cost(samples),
     }
     Ok(())
+}
+
+/// Prints the cost of one login's password verification, for scripts/bench.sh and capacity planning.
+fn password_hash_cost(samples: u32) {
+    use nexus::crypto::password;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let (m, t, p) = password::PARAMS;
+    let cost = password::measure_verify_cost(samples);
+    let parallel = password::measure_parallel_verify_rate(cores, samples);
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let ceiling = cost.ceiling_per_second(cores);
+    println!(
+        "argon2id m={m} KiB, t={t}, p={p}: {:.2} ms per verification (median of {samples} on one thread; mean {:.2}, min {:.2})",
+        ms(cost.median),
+        ms(cost.mean),
+        ms(cost.min),
+    );
+    println!(
+        "ceiling: {cores} cores / {:.4} s = {ceiling:.1} logins/s",
+        cost.median.as_secs_f64()
+    );
+    println!("measured with {cores} threads hashing at once: {parallel:.1} verifications/s");
+    println!(
+        "HASHCOST samples={samples} cores={cores} ms_median={:.3} ms_mean={:.3} ms_min={:.3} ceiling_per_s={ceiling:.1} parallel_per_s={parallel:.1}",
+        ms(cost.median),
+        ms(cost.mean),
+        ms(cost.min),
+    );
 }
 
 async fn rotate(settings: &Settings, realm_name: &str) -> anyhow::Result<()> {

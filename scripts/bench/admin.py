@@ -1,20 +1,47 @@
 #!/usr/bin/env python3
-"""Admin-API helper for scripts/bench.sh (standard library only).
+"""Admin-API and browser helper for scripts/bench.sh (standard library only).
 
 Talks to a nexus on loopback through the Keycloak-compatible admin API,
-as the bootstrap admin (password grant on the master realm's admin-cli).
+as the bootstrap admin (password grant on the master realm's admin-cli),
+and through the login pages as a cookie-keeping browser.
 
-  admin.py setup         BASE REALM CLIENT_ID SECRET
-  admin.py create-realms BASE COUNT PREFIX [PARALLEL]
-  admin.py timings       BASE REALM SAMPLES PREFIX
+  admin.py setup          BASE REALM CLIENT_ID SECRET
+  admin.py create-realms  BASE COUNT PREFIX [PARALLEL]
+  admin.py timings        BASE REALM SAMPLES PREFIX
+  admin.py web-setup      BASE REALM CLIENT_ID REDIRECT_URI USERNAME PASSWORD
+  admin.py login          BASE REALM CLIENT_ID REDIRECT_URI USERNAME PASSWORD VERIFIER
+  admin.py refresh-tokens BASE REALM CLIENT_ID REDIRECT_URI IDENTITY VERIFIER COUNT FILE
+
+`setup` creates REALM and a confidential client with a service account.
+The realm keeps nexus's default brute-force protection (on): the benchmark
+logins all use the right password, so no failure is ever counted and no lock
+can interfere (service/login.rs: a success only reads the lock keys).
 
 `timings` prints one JSON object: median milliseconds of creating one realm,
 of GET /admin/realms/REALM and of GET /admin/realms?briefRepresentation=true
 &first=0&max=100, each over SAMPLES sequential requests.
+
+`web-setup` creates a public client for the code flow (standard flow only,
+exactly REDIRECT_URI, no consent) and a user with a permanent password.
+
+`login` runs the authorization code flow once through the login page (GET
+the authorization endpoint, POST the login form with its CSRF token, check
+the 302 to REDIRECT_URI carries a code, exchange the code with PKCE S256)
+and prints the KEYCLOAK_IDENTITY cookie value: the SSO session the code-flow
+benchmark reuses.
+
+`refresh-tokens` uses that cookie to run COUNT single sign-on code flows
+(no password, no argon2) and writes the COUNT refresh tokens, one per line,
+to FILE: each starts its own rotation family, so each is usable once.
 """
 
+import base64
+import hashlib
+import html
+import http.client
 import json
 import os
+import re
 import statistics
 import sys
 import threading
@@ -152,9 +179,152 @@ def cmd_timings(base, realm, samples, prefix, mid_first="0"):
     }))
 
 
+def cmd_web_setup(base, realm, client_id, redirect_uri, username, password):
+    a = Admin(base)
+    a.request(
+        "POST",
+        f"/admin/realms/{realm}/clients",
+        {
+            "clientId": client_id,
+            "publicClient": True,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": False,
+            "consentRequired": False,
+            "redirectUris": [redirect_uri],
+        },
+        ok=(201, 409),
+    )
+    a.request(
+        "POST",
+        f"/admin/realms/{realm}/users",
+        {
+            "username": username,
+            "enabled": True,
+            "email": f"{username}@bench.invalid",
+            "emailVerified": True,
+            "firstName": "Bench",
+            "lastName": "User",
+            "credentials": [{"type": "password", "value": password, "temporary": False}],
+        },
+        ok=(201, 409),
+    )
+    print(f"public client {client_id} and user {username} ready in realm {realm}")
+
+
+def pkce_challenge(verifier):
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class Browser:
+    """One keep-alive connection, the cookies of one realm path, no redirects followed."""
+
+    def __init__(self, base):
+        url = urllib.parse.urlsplit(base)
+        self.conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=TIMEOUT)
+        self.cookies = {}
+
+    def request(self, method, path, form=None):
+        headers = {}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read().decode("utf-8", "replace")
+        for name, value in resp.getheaders():
+            if name.lower() == "set-cookie":
+                k, _, v = value.split(";", 1)[0].partition("=")
+                self.cookies[k.strip()] = v.strip()
+        return resp.status, resp.getheader("Location"), data
+
+
+def auth_path(realm, client_id, redirect_uri, verifier, state):
+    query = urllib.parse.urlencode({
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+        "state": state,
+        "nonce": state,
+        "code_challenge": pkce_challenge(verifier),
+        "code_challenge_method": "S256",
+    })
+    return f"/realms/{realm}/protocol/openid-connect/auth?{query}"
+
+
+def code_from(status, location, redirect_uri, body):
+    if status != 302 or not location or not location.startswith(redirect_uri + "?"):
+        raise RuntimeError(f"expected a 302 to {redirect_uri} with a code, got {status} "
+                           f"{location!r} {body[:300]!r}")
+    params = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+    if "code" not in params:
+        raise RuntimeError(f"no code in {location!r}")
+    return params["code"][0]
+
+
+def exchange(browser, realm, client_id, redirect_uri, verifier, code):
+    status, _, body = browser.request(
+        "POST",
+        f"/realms/{realm}/protocol/openid-connect/token",
+        {
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
+    if status != 200:
+        raise RuntimeError(f"code exchange: HTTP {status} {body[:300]!r}")
+    tokens = json.loads(body)
+    for key in ("access_token", "id_token", "refresh_token"):
+        if key not in tokens:
+            raise RuntimeError(f"code exchange: no {key} in {body[:300]!r}")
+    return tokens
+
+
+def cmd_login(base, realm, client_id, redirect_uri, username, password, verifier):
+    b = Browser(base)
+    status, _, page = b.request("GET", auth_path(realm, client_id, redirect_uri, verifier, "login"))
+    action = re.search(r'<form id="kc-form-login"[^>]*action="([^"]+)"', page)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if status != 200 or not action or not csrf:
+        raise RuntimeError(f"expected the login page, got {status} {page[:300]!r}")
+    status, location, body = b.request("POST", html.unescape(action.group(1)), {
+        "username": username,
+        "password": password,
+        "csrf_token": html.unescape(csrf.group(1)),
+    })
+    code = code_from(status, location, redirect_uri, body)
+    identity = b.cookies.get("KEYCLOAK_IDENTITY")
+    if not identity:
+        raise RuntimeError("the login set no KEYCLOAK_IDENTITY cookie")
+    exchange(b, realm, client_id, redirect_uri, verifier, code)
+    print(identity)
+
+
+def cmd_refresh_tokens(base, realm, client_id, redirect_uri, identity, verifier, count, path):
+    b = Browser(base)
+    b.cookies["KEYCLOAK_IDENTITY"] = identity
+    tokens = []
+    for i in range(int(count)):
+        status, location, body = b.request(
+            "GET", auth_path(realm, client_id, redirect_uri, verifier, f"seed{i}"))
+        code = code_from(status, location, redirect_uri, body)
+        tokens.append(exchange(b, realm, client_id, redirect_uri, verifier, code)["refresh_token"])
+    with open(path, "w", encoding="ascii") as f:
+        f.write("\n".join(tokens) + "\n")
+    print(f"{len(tokens)} refresh tokens written to {path}")
+
+
 def main(argv):
     cmds = {"setup": (cmd_setup, 4), "create-realms": (cmd_create_realms, 3),
-            "timings": (cmd_timings, 4)}
+            "timings": (cmd_timings, 4), "web-setup": (cmd_web_setup, 6),
+            "login": (cmd_login, 7), "refresh-tokens": (cmd_refresh_tokens, 8)}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)
     fn, nargs = cmds[argv[1]]

@@ -1,7 +1,8 @@
 //! Signing and verifying RS256 JWTs with a realm's keys.
 
+use josekit::jws::alg::hmac::{HmacJwsSigner, HmacJwsVerifier};
 use josekit::jws::alg::rsassa::RsassaJwsSigner;
-use josekit::jws::{JwsHeader, JwsVerifier};
+use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, HS512};
 use josekit::jwt::{self, JwtPayload};
 use serde_json::{Map, Value};
 
@@ -21,10 +22,55 @@ pub enum JwtError {
 
 /// Signs `claims` as a compact JWS with the signer's kid in the header.
 pub fn sign(claims: Map<String, Value>, signer: &RsassaJwsSigner, typ: &str) -> Result<String, JwtError> {
+    sign_with(claims, signer, typ)
+}
+
+fn sign_with(claims: Map<String, Value>, signer: &dyn JwsSigner, typ: &str) -> Result<String, JwtError> {
     let mut header = JwsHeader::new();
     header.set_token_type(typ);
     let payload = JwtPayload::from_map(claims).map_err(|e| JwtError::Signing(e.to_string()))?;
     jwt::encode_with_signer(&payload, &header, signer).map_err(|e| JwtError::Signing(e.to_string()))
+}
+
+/// A realm's HS512 key for the tokens only nexus reads back (refresh tokens), as Keycloak's
+/// `hmac-generated` key: one HMAC instead of an RSA signature, and never published in the JWKS.
+pub struct InternalTokenKey {
+    signer: HmacJwsSigner,
+    verifier: HmacJwsVerifier,
+}
+
+impl InternalTokenKey {
+    /// `kid` names the key in token headers; `key` is 64 secret bytes.
+    pub fn new(kid: &str, key: &[u8]) -> Result<Self, JwtError> {
+        let mut signer = HS512
+            .signer_from_bytes(key)
+            .map_err(|e| JwtError::Signing(e.to_string()))?;
+        signer.set_key_id(kid);
+        let mut verifier = HS512
+            .verifier_from_bytes(key)
+            .map_err(|e| JwtError::Signing(e.to_string()))?;
+        verifier.set_key_id(kid);
+        Ok(Self { signer, verifier })
+    }
+
+    pub fn sign(&self, claims: Map<String, Value>, typ: &str) -> Result<String, JwtError> {
+        sign_with(claims, &self.signer, typ)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
+        if token.len() > 16 * 1024 || token.split('.').count() != 3 {
+            return Err(JwtError::Malformed);
+        }
+        let (payload, _header) =
+            jwt::decode_with_verifier(token, &self.verifier).map_err(|_| JwtError::BadSignature)?;
+        Ok(payload.claims_set().clone())
+    }
+}
+
+/// The token's `alg` header, unverified (to pick the verifier).
+pub fn peek_alg(token: &str) -> Option<String> {
+    let header = jwt::decode_header(token).ok()?;
+    header.claim("alg").and_then(Value::as_str).map(str::to_owned)
 }
 
 /// Reads the `kid` from a token's header without verifying anything.
@@ -77,6 +123,23 @@ mod tests {
             verify_until: None,
         };
         LoadedKey::load(&record, &master).expect("load")
+    }
+
+    #[test]
+    fn internal_tokens_verify_only_with_their_key() {
+        let key = InternalTokenKey::new("hmac-1", &[7u8; 64]).expect("key");
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!("u1"));
+        let token = key.sign(claims, "JWT").expect("signs");
+        assert_eq!(peek_alg(&token).as_deref(), Some("HS512"));
+        assert_eq!(peek_kid(&token).as_deref(), Some("hmac-1"));
+        assert_eq!(key.verify(&token).expect("verifies")["sub"], "u1");
+        let other = InternalTokenKey::new("hmac-1", &[8u8; 64]).expect("key");
+        assert!(other.verify(&token).is_err());
+        // An RS256 token never verifies as an internal one.
+        let rsa = loaded_key();
+        let rs = sign(Map::new(), rsa.signer.as_ref().expect("signer"), "JWT").expect("signs");
+        assert!(key.verify(&rs).is_err());
     }
 
     #[test]

@@ -104,6 +104,17 @@ impl MasterKey {
         String::from_utf8(self.decrypt(stored)?).map_err(|_| SecretError::Decrypt)
     }
 
+    /// A 64-byte key for `purpose` (e.g. a realm's refresh-token HMAC key): derived, never stored,
+    /// the same on every node that shares the master key.
+    pub fn derive_key(&self, purpose: &str) -> SecretBox<[u8; 64]> {
+        let mut key = [0u8; 64];
+        for (half, chunk) in key.chunks_mut(32).enumerate() {
+            let label = format!("nexus derived key v1:{purpose}:{half}");
+            chunk.copy_from_slice(&derive(self.hashing.expose_secret(), label.as_bytes()));
+        }
+        SecretBox::new(Box::new(key))
+    }
+
     /// Keyed hash (hex) of a high-entropy secret: fast to check, useless without the master key.
     pub fn keyed_hash(&self, secret: &[u8]) -> String {
         let mut mac =

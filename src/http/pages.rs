@@ -28,7 +28,7 @@ use crate::state::AppState;
 use crate::store::db;
 
 /// The SSO session cookie (HttpOnly): `{sessionId}.{secret}`.
-pub const SESSION_COOKIE: &str = "KEYCLOAK_IDENTITY";
+const SESSION_COOKIE: &str = super::cookies::IDENTITY;
 /// Binds a login in progress to its browser (HttpOnly).
 pub const BROWSER_COOKIE: &str = "AUTH_SESSION_ID";
 /// How long a person has to finish logging in (Keycloak's `accessCodeLifespanLogin`).
@@ -424,6 +424,15 @@ async fn login_action(
     .await;
     if let Some(value) = new_cookie {
         let _ = response.add_cookie(&cookie(&state, &realm, SESSION_COOKIE, value));
+        // The script-readable twin that keycloak-js's session-status iframe compares with `sid`.
+        let status = super::cookies::session_status_cookie(
+            &realm.realm.name,
+            &user.id,
+            &session.id,
+            realm.realm.sso_session_max_lifespan,
+            &state.public_url,
+        );
+        let _ = response.add_cookie(&status);
     }
     response
 }

@@ -1,5 +1,5 @@
 //! The OpenID Provider metadata of a realm, with Keycloak's field names. Lists only what is
-//! implemented; later features add their endpoints here.
+//! implemented (front- and back-channel logout to clients are not: they say `false`).
 
 use serde_json::{json, Value};
 
@@ -10,6 +10,18 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "authorization_endpoint": format!("{oidc}/auth"),
         "token_endpoint": format!("{oidc}/token"),
         "jwks_uri": format!("{oidc}/certs"),
+        "userinfo_endpoint": format!("{oidc}/userinfo"),
+        "introspection_endpoint": format!("{oidc}/token/introspect"),
+        "revocation_endpoint": format!("{oidc}/revoke"),
+        "end_session_endpoint": format!("{oidc}/logout"),
+        "check_session_iframe": format!("{oidc}/login-status-iframe.html"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_signing_alg_values_supported": [],
+        "frontchannel_logout_supported": false,
+        "frontchannel_logout_session_supported": false,
+        "backchannel_logout_supported": false,
+        "backchannel_logout_session_supported": false,
         "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],

@@ -9,7 +9,6 @@ use super::tokens::{
     TokenResponse, TokenSubject,
 };
 use super::OAuthError;
-use crate::crypto::jwt;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::domain::User;
@@ -92,6 +91,7 @@ fn client_credentials(
         user: &account.user,
         roles: &account.roles,
         is_service_account: true,
+        acr: "1",
     };
     let access = issue_access_token(realm, &client.client, &subject, &granted, None, now)?;
     Ok(TokenResponse {
@@ -285,6 +285,7 @@ fn token_response(
         user: grant.user,
         roles: grant.roles,
         is_service_account: grant.user.service_account_client_id.is_some(),
+        acr: grant.acr,
     };
     let session_id = grant.session.map(|s| s.id);
     let access = issue_access_token(realm, &client.client, &subject, grant.granted, session_id, now)?;
@@ -341,8 +342,10 @@ async fn refresh_token_grant(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?.to_owned();
     // The signature check keeps garbage away from the database.
-    let claims =
-        jwt::verify(&presented, &realm.keys).map_err(|_| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
+    let claims = realm
+        .internal_key
+        .verify(&presented)
+        .map_err(|_| OAuthError::InvalidGrant("Invalid refresh token".into()))?;
     if claims.get("iss").and_then(|v| v.as_str()) != Some(realm.issuer.as_str()) {
         return Err(OAuthError::InvalidGrant("Invalid refresh token".into()));
     }

@@ -50,10 +50,11 @@ pub fn claim_str<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a s
     claims.get(name).and_then(Value::as_str)
 }
 
-/// The claims of a token signed by one of the realm's keys and issued by this realm; `None` for
-/// anything else (garbage, another realm's token, a forged signature). Expiry is not checked here.
+/// The claims of a token signed by one of the realm's keys (RS256, or HS512 for refresh tokens)
+/// and issued by this realm; `None` for anything else (garbage, another realm's token, a forged
+/// signature). Expiry is not checked here.
 pub fn verified_claims(realm: &RealmRuntime, token: &str) -> Option<Map<String, Value>> {
-    let claims = jwt::verify(token, &realm.keys).ok()?;
+    let claims = realm.verify_token(token)?;
     (claim_str(&claims, "iss") == Some(realm.issuer.as_str())).then_some(claims)
 }
 

@@ -15,6 +15,8 @@ pub struct TokenSubject<'a> {
     pub user: &'a User,
     pub roles: &'a EffectiveRoles,
     pub is_service_account: bool,
+    /// "1" when the user entered a password for these tokens, "0" for single sign-on (Keycloak).
+    pub acr: &'a str,
 }
 
 pub struct IssuedAccessToken {
@@ -63,7 +65,7 @@ pub fn issue_access_token(
         claims.insert("sid".into(), json!(sid));
         claims.insert("session_state".into(), json!(sid));
     }
-    claims.insert("acr".into(), json!("1"));
+    claims.insert("acr".into(), json!(subject.acr));
     if scopes.names.contains("web-origins") && !client.web_origins.is_empty() {
         claims.insert("allowed-origins".into(), json!(client.web_origins));
     }
@@ -188,7 +190,8 @@ pub struct RefreshClaims<'a> {
     pub offline: bool,
 }
 
-/// Signs a refresh token (a JWT, as Keycloak's: adapters such as keycloak-js read its `exp`).
+/// Signs a refresh token (a JWT, as Keycloak's: adapters such as keycloak-js read its `exp`; only
+/// nexus verifies it).
 pub fn sign_refresh_token(
     realm: &RealmRuntime,
     client: &Client,
@@ -216,9 +219,11 @@ pub fn sign_refresh_token(
         claims.insert("sid".into(), json!(sid));
     }
     claims.insert("scope".into(), json!(scope));
-    let key = realm.signing_key().ok_or(OAuthError::ServerError)?;
-    let signer = key.signer.as_ref().ok_or(OAuthError::ServerError)?;
-    jwt::sign(claims, signer, "JWT").map_err(|_| OAuthError::ServerError)
+    // HS512 with the realm's internal key, as Keycloak: only nexus reads refresh tokens back.
+    realm.internal_key.sign(claims, "JWT").map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::ServerError
+    })
 }
 
 /// Keycloak's token response.

@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 use serde_json::json;
 
 use crate::clock::Clock;
+use crate::crypto::jwt::InternalTokenKey;
 use crate::crypto::keys::LoadedKey;
 use crate::crypto::secrets::MasterKey;
 use crate::domain::roles::EffectiveRoles;
@@ -34,6 +35,8 @@ pub struct RealmRuntime {
     pub keys: Vec<LoadedKey>,
     /// The serialized JWKS document.
     pub jwks: String,
+    /// HS512 key of the tokens only nexus reads back (refresh tokens); not in the JWKS.
+    pub internal_key: InternalTokenKey,
     clients: RwLock<HashMap<String, Arc<ClientRuntime>>>,
     loaded_at: Instant,
 }
@@ -43,6 +46,16 @@ impl RealmRuntime {
         self.keys
             .first()
             .filter(|k| k.status == KeyStatus::Active && k.signer.is_some())
+    }
+
+    /// The claims of a token this realm signed, with a published RS256 key or its internal HS512
+    /// key; `None` for anything else. Neither expiry nor issuer is checked here.
+    pub fn verify_token(&self, token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        match crate::crypto::jwt::peek_alg(token)?.as_str() {
+            "HS512" => self.internal_key.verify(token).ok(),
+            "RS256" => crate::crypto::jwt::verify(token, &self.keys).ok(),
+            _ => None,
+        }
     }
 }
 
@@ -126,7 +139,15 @@ impl RealmCache {
         }
         keys.sort_by_key(|k| k.status != KeyStatus::Active);
         let jwks = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() }).to_string();
+        let internal_key = {
+            let secret = self.master.derive_key(&format!("internal-tokens:{}", realm.id));
+            let kid = self
+                .master
+                .keyed_hash(format!("internal-tokens-kid:{}", realm.id).as_bytes());
+            InternalTokenKey::new(&kid[..32], secrecy::ExposeSecret::expose_secret(&secret))?
+        };
         let runtime = Arc::new(RealmRuntime {
+            internal_key,
             issuer: self.issuer_for(&realm.name),
             realm,
             keys,

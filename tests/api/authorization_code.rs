@@ -251,6 +251,10 @@ pub async fn login_for_code(app: &TestApp, browser: &Browser, realm: &str, clien
     answer.param("code").expect("code")
 }
 
+fn session_state_of(answer: &Answer) -> String {
+    answer.param("session_state").expect("session_state")
+}
+
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("jwt");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json")
@@ -315,6 +319,17 @@ async fn login_then_code_then_tokens_with_an_id_token() {
     assert!(identity.contains("Path=/realms/acme/"), "{identity}");
     assert!(!identity.contains("Secure"), "http public URL: no Secure flag");
     assert!(!identity.contains(&user_id), "the cookie holds only a random id");
+    // keycloak-js's session-status iframe reads KEYCLOAK_SESSION: a hash of the sid, script-readable.
+    let status = done
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().expect("cookie").to_owned())
+        .find(|c| c.starts_with("KEYCLOAK_SESSION="))
+        .expect("session status cookie");
+    assert!(!status.contains("HttpOnly"), "{status}");
+    let expected = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(session_state_of(&done).as_bytes()));
+    assert!(status.starts_with(&format!("KEYCLOAK_SESSION={expected};")), "{status}");
 
     let code = done.param("code").expect("code");
     let (status, tokens) = exchange(&app, "acme", "web", &code, VERIFIER).await;
@@ -407,6 +422,7 @@ async fn a_second_authorization_uses_the_session_unless_login_is_forced() {
         "0",
         "single sign-on"
     );
+    assert_eq!(claims(tokens["access_token"].as_str().expect("access"))["acr"], "0");
 
     // prompt=login asks for the password again, and keeps the session.
     let mut forced = code_request("web", &c);

@@ -37,7 +37,7 @@ fn help_documents_every_configuration_variable() {
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
     }
-    for command in ["serve", "migrate", "keys"] {
+    for command in ["serve", "migrate", "keys", "password-hash-cost"] {
         assert!(help.contains(command), "--help does not list `{command}`");
     }
 }
@@ -109,6 +109,47 @@ fn migrate_applies_the_schema_and_exits() {
         again.env("NEXUS_DATABASE_URL", url);
     }
     assert!(again.output().expect("runs").status.success());
+}
+
+#[test]
+fn password_hash_cost_times_the_login_hash_and_prints_the_ceiling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = nexus()
+        .args(["password-hash-cost", "--samples", "2"])
+        .env("NEXUS_DATA_DIR", dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("argon2id m=19456 KiB, t=2, p=1"), "stdout: {stdout}");
+    assert!(stdout.contains("ms per verification"), "stdout: {stdout}");
+    // The machine-readable line scripts/bench.sh parses.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("HASHCOST "))
+        .unwrap_or_else(|| panic!("no HASHCOST line: {stdout}"));
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+            .parse()
+            .expect("a number")
+    };
+    assert_eq!(field("samples"), 2.0);
+    let cores = field("cores");
+    let ms = field("ms_median");
+    assert!(cores >= 1.0 && ms > 0.0, "{line}");
+    // ceiling = cores / seconds per verification (printed with one decimal).
+    assert!((field("ceiling_per_s") - cores / (ms / 1000.0)).abs() < 0.2, "{line}");
+    assert!(field("parallel_per_s") > 0.0, "{line}");
+    // It touches no database: nothing is created in the data dir.
+    assert!(std::fs::read_dir(dir.path()).expect("readable").next().is_none());
+
+    let zero = nexus()
+        .args(["password-hash-cost", "--samples", "0"])
+        .output()
+        .expect("runs");
+    assert!(!zero.status.success(), "--samples 0 is refused");
 }
 
 /// Starts `nexus serve` on a free port; returns the child, the lines it printed until it was
