@@ -9,8 +9,9 @@
 #      throwaway servers on free 127.0.0.1 ports and removed on exit
 #
 # Works on a fresh Debian 12 machine: installs postgresql, redis-server,
-# chromium, chromium-driver and python3-venv when missing (as root, or via
-# sudo), and a Python venv with python-keycloak for the compatibility test.
+# chromium, chromium-driver, nodejs, npm and python3-venv when missing (as
+# root, or via sudo), a Python venv with python-keycloak for the compatibility
+# test and the npm package keycloak-js for the browser test of the adapter.
 #
 # Arguments before `--` are cargo test filters; arguments after `--` go to
 # the test binaries (after --test-threads=4).  Examples:
@@ -74,6 +75,8 @@ nexus_ensure_packages \
     /usr/bin/chromium:chromium \
     /usr/bin/chromedriver:chromium-driver \
     python3:python3 \
+    node:nodejs \
+    npm:npm \
     runuser:util-linux
 
 # python3 -m venv needs ensurepip, which Debian ships in python3-venv.
@@ -107,6 +110,24 @@ if ! venv_ok; then
     venv_ok || nexus_die "python-keycloak not importable from $VENV"
 fi
 export NEXUS_TEST_PYTHON="$VENV/bin/python"
+
+# ---- keycloak-js (the real Keycloak JavaScript adapter, for keycloak_js.rs) ---
+KEYCLOAK_JS_VERSION=26.2.4
+KEYCLOAK_JS_PREFIX="$CACHE_DIR/npm/keycloak-js-$KEYCLOAK_JS_VERSION"
+KEYCLOAK_JS_DIR="$KEYCLOAK_JS_PREFIX/node_modules/keycloak-js"
+keycloak_js_ok() {
+    [ -f "$KEYCLOAK_JS_DIR/lib/keycloak.js" ] &&
+        node -e 'process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)' \
+            "$KEYCLOAK_JS_DIR/package.json" "$KEYCLOAK_JS_VERSION" >/dev/null 2>&1
+}
+if ! keycloak_js_ok; then
+    nexus_log "installing keycloak-js@$KEYCLOAK_JS_VERSION into $KEYCLOAK_JS_PREFIX"
+    mkdir -p "$KEYCLOAK_JS_PREFIX"
+    npm install --prefix "$KEYCLOAK_JS_PREFIX" --no-audit --no-fund --ignore-scripts \
+        --loglevel=error "keycloak-js@$KEYCLOAK_JS_VERSION" >&2
+    keycloak_js_ok || nexus_die "keycloak-js $KEYCLOAK_JS_VERSION not found in $KEYCLOAK_JS_DIR"
+fi
+export NEXUS_TEST_KEYCLOAK_JS="$KEYCLOAK_JS_DIR"
 
 # ---- throwaway PostgreSQL and Redis --------------------------------------
 nexus_start_postgres
