@@ -1,8 +1,8 @@
 //! Password hashing: argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). CPU-heavy: call on
 //! the blocking pool.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::time::{Duration, Instant};
 
 /// The argon2id parameters of every stored hash, for reports: memory KiB, passes, lanes.
@@ -24,11 +24,13 @@ pub fn hash_password(password: &str) -> String {
         .expect("argon2 hashing with valid parameters does not fail")
 }
 
-/// Bounds how many password checks run at once. Each argon2id computation holds 19 MiB: without a
-/// bound, a burst of logins (64 connections → 64 hashes) would take gigabytes, and the allocator
-/// keeps much of it afterwards. Checks beyond the bound wait their turn (as they would for a core).
+/// Runs password checks at most `n` at a time, each in a 19 MiB work area allocated once and
+/// reused. Allocating argon2's memory per check fragments the allocator's heap: under a burst of
+/// logins nexus grew to gigabytes of RSS that it never returned (docs/BENCHMARKS.md). Checks beyond
+/// the bound wait their turn, as they would for a core.
 pub struct HashSlots {
     slots: tokio::sync::Semaphore,
+    work_areas: parking_lot::Mutex<Vec<Vec<Block>>>,
     running: std::sync::atomic::AtomicUsize,
     peak: std::sync::atomic::AtomicUsize,
 }
@@ -38,20 +40,28 @@ impl HashSlots {
     pub fn new(n: usize) -> Self {
         Self {
             slots: tokio::sync::Semaphore::new(n.max(1)),
+            work_areas: parking_lot::Mutex::new(Vec::new()),
             running: Default::default(),
             peak: Default::default(),
         }
     }
 
-    /// `verify_password` on the blocking pool, within the bound.
+    /// [`verify_password`] on the blocking pool, within the bound, in a reused work area.
     pub async fn verify(&self, password: String, phc: String) -> Result<bool, tokio::task::JoinError> {
         use std::sync::atomic::Ordering;
         let _permit = self.slots.acquire().await.expect("the hash semaphore is never closed");
         let now_running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now_running, Ordering::SeqCst);
-        let result = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await;
+        let mut area = self.work_areas.lock().pop().unwrap_or_default();
+        let result = tokio::task::spawn_blocking(move || {
+            let valid = verify_password_in(&password, &phc, &mut area);
+            (valid, area)
+        })
+        .await;
         self.running.fetch_sub(1, Ordering::SeqCst);
-        result
+        let (valid, area) = result?;
+        self.work_areas.lock().push(area);
+        Ok(valid)
     }
 
     /// The most checks that ever ran at once (for tests and diagnostics).
@@ -62,10 +72,42 @@ impl HashSlots {
 
 /// Verifies in constant time; a malformed stored hash verifies nothing.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+    verify_password_in(password, phc, &mut Vec::new())
+}
+
+/// [`verify_password`] with argon2's memory in `area` (grown to the hash's size and kept).
+pub fn verify_password_in(password: &str, phc: &str, area: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map(Version::try_from).transpose() else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params.clone());
+    if area.len() != params.block_count() {
+        area.resize(params.block_count(), Block::default());
     }
+    let mut computed = vec![0u8; expected.len()];
+    if argon
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, &mut area[..])
+        .is_err()
+    {
+        return false;
+    }
+    subtle::ConstantTimeEq::ct_eq(computed.as_slice(), expected.as_bytes()).into()
 }
 
 /// What one login's password check costs on this machine (`nexus password-hash-cost`).
@@ -91,10 +133,12 @@ impl VerifyCost {
 pub fn measure_verify_cost(samples: u32) -> VerifyCost {
     let samples = samples.max(1);
     let phc = hash_password("nexus-hash-cost-probe");
+    // As logins do (`HashSlots`): one work area, reused.
+    let mut area = Vec::new();
     let mut times: Vec<Duration> = (0..samples)
         .map(|_| {
             let start = Instant::now();
-            let ok = verify_password(std::hint::black_box("nexus-hash-cost-probe"), &phc);
+            let ok = verify_password_in(std::hint::black_box("nexus-hash-cost-probe"), &phc, &mut area);
             let elapsed = start.elapsed();
             assert!(ok, "a freshly made hash verifies");
             elapsed
@@ -125,8 +169,13 @@ pub fn measure_parallel_verify_rate(threads: usize, per_thread: u32) -> f64 {
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
+                let mut area = Vec::new();
                 for _ in 0..per_thread {
-                    assert!(verify_password(std::hint::black_box("nexus-hash-cost-probe"), &phc));
+                    assert!(verify_password_in(
+                        std::hint::black_box("nexus-hash-cost-probe"),
+                        &phc,
+                        &mut area
+                    ));
                 }
             });
         }
@@ -168,6 +217,42 @@ mod tests {
         assert!(verify_password("correct horse", &phc));
         assert!(!verify_password("wrong", &phc));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_reused_work_area_verifies_like_argon2_itself() {
+        use argon2::password_hash::PasswordVerifier;
+        let mut area = Vec::new();
+        let ours = hash_password("pw-1");
+        // Hashes of other variants and costs (imported ones may differ from nexus's own).
+        let small = Params::new(1024, 1, 1, None).expect("params");
+        let others: Vec<String> = [Algorithm::Argon2i, Algorithm::Argon2d, Algorithm::Argon2id]
+            .into_iter()
+            .map(|alg| {
+                Argon2::new(alg, Version::V0x13, small.clone())
+                    .hash_password(b"pw-2", &SaltString::generate(&mut OsRng))
+                    .expect("hash")
+                    .to_string()
+            })
+            .collect();
+        for (phc, right) in std::iter::once((&ours, "pw-1")).chain(others.iter().map(|p| (p, "pw-2"))) {
+            let parsed = PasswordHash::new(phc).expect("phc");
+            for candidate in [right, "wrong", ""] {
+                let reference = Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok();
+                assert_eq!(
+                    verify_password_in(candidate, phc, &mut area),
+                    reference,
+                    "{phc} {candidate}"
+                );
+            }
+        }
+        // The area is kept at the last hash's size and reused.
+        assert_eq!(area.len(), 1024);
+        assert!(verify_password_in("pw-1", &ours, &mut area));
+        assert_eq!(area.len(), 19 * 1024);
+        let mut tampered = ours.clone();
+        tampered.replace_range(tampered.len() - 3.., "AAA");
+        assert!(!verify_password_in("pw-1", &tampered, &mut area));
     }
 
     #[test]
