@@ -15,7 +15,6 @@ use crate::domain::{Client, ClientScope, User};
 use crate::oauth::bearer::{bearer_token, verify_access_token};
 use crate::service::consent_records::{self, Consent};
 use crate::service::realm_cache::RealmRuntime;
-use crate::service::roles::effective_roles_of;
 use crate::service::sessions::access_token_is_live;
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection, DbError};
@@ -144,16 +143,7 @@ async fn authenticate(state: &AppState, req: &HttpRequest, realm_name: &str) -> 
     let user_id = verified.subject().ok_or(AccountError::Unauthorized)?.to_owned();
     let iat = verified.claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
     let realm_id = realm.realm.id.clone();
-    let loaded = state
-        .db
-        .run(move |conn| -> Result<_, DbError> {
-            let Some(user) = db::users::find(conn, &realm_id, &user_id)? else {
-                return Ok(None);
-            };
-            let roles = effective_roles_of(conn, &realm_id, &user.id)?;
-            Ok(Some((user, roles)))
-        })
-        .await?;
+    let loaded = crate::service::roles::user_with_roles(&state.db, &realm_id, &user_id).await?;
     let (user, roles) = loaded.ok_or(AccountError::Unauthorized)?;
     if !user.enabled || iat < user.not_before {
         return Err(AccountError::Unauthorized);

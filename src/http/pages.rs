@@ -347,6 +347,40 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Option<FormParam
     FormParams::parse(&bytes).ok()
 }
 
+/// A login-actions form post, checked (realm, form body, flow of this browser, CSRF token).
+struct Posted {
+    realm: Arc<RealmRuntime>,
+    form: FormParams,
+    tab_id: String,
+    browser: String,
+    flow: Flow,
+}
+
+async fn posted(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_name: &str,
+    query: &TabQuery,
+    payload: web::Payload,
+) -> Result<Posted, HttpResponse> {
+    let realm = page_realm(state, realm_name).await?;
+    let Some(form) = read_form(req, payload).await else {
+        return Err(views::error_page(
+            StatusCode::BAD_REQUEST,
+            realm_title(&realm),
+            "Invalid request.",
+        ));
+    };
+    let (tab_id, browser, flow) = posted_flow(state, &realm, req, query, &form).await?;
+    Ok(Posted {
+        realm,
+        form,
+        tab_id,
+        browser,
+        flow,
+    })
+}
+
 /// `POST /realms/{realm}/login-actions/authenticate?tab_id=…`: the login form.
 async fn login_action(
     state: web::Data<AppState>,
@@ -355,15 +389,14 @@ async fn login_action(
     query: web::Query<TabQuery>,
     payload: web::Payload,
 ) -> HttpResponse {
-    let realm = match page_realm(&state, &path).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let Some(form) = read_form(&req, payload).await else {
-        return views::error_page(StatusCode::BAD_REQUEST, realm_title(&realm), "Invalid request.");
-    };
-    let (tab_id, browser, flow) = match posted_flow(&state, &realm, &req, &query, &form).await {
-        Ok(f) => f,
+    let Posted {
+        realm,
+        form,
+        tab_id,
+        browser,
+        flow,
+    } = match posted(&state, &req, &path, &query, payload).await {
+        Ok(p) => p,
         Err(resp) => return resp,
     };
     let username = form.get("username").unwrap_or("");
@@ -578,15 +611,14 @@ async fn consent_action(
     query: web::Query<TabQuery>,
     payload: web::Payload,
 ) -> HttpResponse {
-    let realm = match page_realm(&state, &path).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let Some(form) = read_form(&req, payload).await else {
-        return views::error_page(StatusCode::BAD_REQUEST, realm_title(&realm), "Invalid request.");
-    };
-    let (tab_id, _, flow) = match posted_flow(&state, &realm, &req, &query, &form).await {
-        Ok(f) => f,
+    let Posted {
+        realm,
+        form,
+        tab_id,
+        flow,
+        ..
+    } = match posted(&state, &req, &path, &query, payload).await {
+        Ok(p) => p,
         Err(resp) => return resp,
     };
     let (Some(user_id), Some(session_id)) = (flow.user_id.clone(), flow.session_id.clone()) else {

@@ -10,7 +10,7 @@ use crate::crypto::secrets::constant_time_eq;
 use crate::domain::scopes;
 use crate::service::codes::{self, ExchangedTokens, Redeemed};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
-use crate::service::roles::effective_roles_of;
+use crate::service::roles::user_with_roles;
 use crate::service::sessions;
 use crate::state::AppState;
 use crate::store::db::{self, DbError};
@@ -84,17 +84,7 @@ pub async fn exchange(
         .map_err(server_error)?;
     let granted = scopes::negotiate(Some(&binding.scope), &client.scopes)
         .map_err(|e| OAuthError::InvalidScope(format!("Invalid scopes: {}", e.0)))?;
-    let realm_id = realm.realm.id.clone();
-    let user_id = binding.user_id.clone();
-    let found = state
-        .db
-        .run(move |conn| -> Result<_, DbError> {
-            let Some(user) = db::users::find(conn, &realm_id, &user_id)? else {
-                return Ok(None);
-            };
-            let roles = effective_roles_of(conn, &realm_id, &user.id)?;
-            Ok(Some((user, roles)))
-        })
+    let found = user_with_roles(&state.db, &realm.realm.id, &binding.user_id)
         .await
         .map_err(server_error)?;
     let Some((user, roles)) = found.filter(|(u, _)| u.enabled) else {

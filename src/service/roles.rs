@@ -22,6 +22,23 @@ pub fn effective_roles_of(
     Ok(effective_roles(roles.iter(), &client_ids))
 }
 
+/// The user (by id, in the realm) with their effective roles; `None` when there is no such user.
+pub async fn user_with_roles(
+    db: &db::Db,
+    realm_id: &str,
+    user_id: &str,
+) -> Result<Option<(crate::domain::User, EffectiveRoles)>, db::DbError> {
+    let (realm_id, user_id) = (realm_id.to_owned(), user_id.to_owned());
+    db.run(move |conn| -> Result<_, db::DbError> {
+        let Some(user) = db::users::find(conn, &realm_id, &user_id)? else {
+            return Ok(None);
+        };
+        let roles = effective_roles_of(conn, &realm_id, &user.id)?;
+        Ok(Some((user, roles)))
+    })
+    .await
+}
+
 /// Role ids `user_id` holds, expanded through groups (and their ancestors) and composites.
 pub fn effective_role_ids_of_user(
     conn: &mut DbConnection,

@@ -344,10 +344,31 @@ impl Browser {
 
     /// Fills nexus's login form (`#kc-form-login`) and submits it.
     pub async fn submit_login(&self, username: &str, password: &str) {
-        self.wait_for("form#kc-form-login", "the login page").await;
+        let form = self.wait_for("form#kc-form-login", "the login page").await;
         self.type_into("#username", username).await;
         self.type_into("#password", password).await;
         self.click("#kc-login", "the login button").await;
+        self.wait_until_gone(form, "the submitted login page").await;
+    }
+
+    /// Waits until `element`'s page has been replaced (the element is stale), so that what is
+    /// looked up next is on the new page, even when the new page has the same ids.
+    pub async fn wait_until_gone(&self, element: fantoccini::elements::Element, what: &str) {
+        let deadline = std::time::Instant::now() + PAGE_WAIT;
+        loop {
+            match element.is_displayed().await {
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    return
+                }
+                Err(_) => return,
+                Ok(_) if std::time::Instant::now() > deadline => {
+                    panic!("{what}: the page was not replaced {}", self.context().await)
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Runs `script` (an async function body: it may `await`; its value is returned) in the page.

@@ -7,9 +7,7 @@ use actix_web::HttpRequest;
 use crate::error::AppError;
 use crate::oauth::bearer::{bearer_token, verify_access_token};
 use crate::service::authz::AdminPrincipal;
-use crate::service::roles::effective_roles_of;
 use crate::state::AppState;
-use crate::store::db::{self, DbError};
 
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPrincipal, AppError> {
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -24,16 +22,7 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPr
         .get("iat")
         .and_then(serde_json::Value::as_i64)
         .unwrap_or(0);
-    let loaded = state
-        .db
-        .run(move |conn| -> Result<_, DbError> {
-            let Some(user) = db::users::find(conn, &realm_id, &user_id)? else {
-                return Ok(None);
-            };
-            let roles = effective_roles_of(conn, &realm_id, &user.id)?;
-            Ok(Some((user, roles)))
-        })
-        .await?;
+    let loaded = crate::service::roles::user_with_roles(&state.db, &realm_id, &user_id).await?;
     let (user, roles) = loaded.ok_or(AppError::Unauthorized)?;
     if !user.enabled || iat < user.not_before {
         return Err(AppError::Unauthorized);
