@@ -43,6 +43,9 @@ pub struct NewSession {
     pub cookie_value: Option<String>,
 }
 
+/// How many of a user's newest sessions the per-user index lists.
+const MAX_INDEXED_SESSIONS: usize = 100;
+
 fn key(realm_id: &str, id: &str) -> String {
     format!("sso:{realm_id}:{id}")
 }
@@ -97,6 +100,11 @@ pub async fn create(
     save(state, realm, &session, now).await?;
     let mut ids = user_session_ids(state, realm, user_id).await?;
     ids.push(id.clone());
+    // A user who logs in all day (a script with the password grant) must not grow the index
+    // without end: keep the newest ones. Ending all sessions does not depend on it (the marker).
+    if ids.len() > MAX_INDEXED_SESSIONS {
+        ids.drain(..ids.len() - MAX_INDEXED_SESSIONS);
+    }
     save_user_index(state, realm, user_id, &ids).await?;
     Ok(NewSession {
         cookie_value: secret.map(|s| format!("{id}.{s}")),

@@ -152,3 +152,42 @@ async fn session_admin_needs_rights_in_that_realm() {
         .await;
     assert_eq!(resp.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_index_keeps_the_newest_sessions_and_sign_out_still_ends_all() {
+    let app = spawn_app().await;
+    let user_id = realm_with_web_client(&app, "many").await;
+    crate::authorization_code::create_web_client(
+        &app,
+        "many",
+        "direct",
+        serde_json::json!({ "directAccessGrantsEnabled": true }),
+    )
+    .await;
+    let first = password_login(&app, "many").await;
+    for _ in 0..104 {
+        password_login(&app, "many").await;
+    }
+    let listed = sessions(&app, "many", &user_id).await;
+    assert_eq!(listed.len(), 100, "the newest 100 are listed");
+    assert!(listed.iter().all(|s| s["id"] != first["session_state"]));
+    // The oldest session, no longer indexed, still ends with the user's sign-out.
+    app.clock.advance(1);
+    let resp = app
+        .admin(
+            Method::POST,
+            &format!("/admin/realms/many/users/{user_id}/logout"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(refresh(&app, "many", &first).await, 400);
+    let resp = app
+        .http
+        .get(app.url("/realms/many/protocol/openid-connect/userinfo"))
+        .bearer_auth(first["access_token"].as_str().expect("access"))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(resp.status(), 401, "its access token is dead too");
+}
