@@ -308,3 +308,35 @@ async fn the_login_page_and_the_password_grant_count_toward_the_same_lock() {
     assert_eq!(answer.status, 302, "{}", answer.body);
     assert!(answer.param("code").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_realm_representation_shows_the_settings_in_effect() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_realm("shown").await;
+    let realm: serde_json::Value = app
+        .admin(reqwest::Method::GET, "/admin/realms/shown", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(realm["bruteForceProtected"], true);
+    assert_eq!(realm["failureFactor"], 10);
+    assert_eq!(realm["waitIncrementSeconds"], 60);
+    assert_eq!(realm["maxFailureWaitSeconds"], 900);
+    let resp = app
+        .admin(
+            reqwest::Method::PUT,
+            "/admin/realms/shown",
+            Some(serde_json::json!({ "failureFactor": 5, "bruteForceProtected": false })),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let realm: serde_json::Value = app
+        .admin(reqwest::Method::GET, "/admin/realms/shown", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(realm["failureFactor"], 5);
+    assert_eq!(realm["bruteForceProtected"], false);
+}

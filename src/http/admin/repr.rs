@@ -28,7 +28,23 @@ pub struct RealmRepr {
 }
 
 pub fn realm_json(realm: &Realm) -> Value {
+    // The brute-force settings in effect (defaults, or the stored values nexus accepted), under
+    // Keycloak's names.
+    let guard = crate::service::brute_force::BruteForceSettings::of(realm);
     let mut out = realm.attributes.clone();
+    let effective = match json!({
+        "bruteForceProtected": guard.protected,
+        "permanentLockout": guard.permanent_lockout,
+        "maxTemporaryLockouts": guard.max_temporary_lockouts,
+        "failureFactor": guard.failure_factor,
+        "waitIncrementSeconds": guard.wait_increment,
+        "maxFailureWaitSeconds": guard.max_wait,
+        "maxDeltaTimeSeconds": guard.max_delta,
+    }) {
+        Value::Object(effective) => effective,
+        _ => Map::new(),
+    };
+    out.extend(effective);
     let fields = json!({
         "id": realm.id,
         "realm": realm.name,
