@@ -1,0 +1,367 @@
+//! API keys (issue 4): storage, rules and verification through the service layer.
+
+use std::time::Instant;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+use crate::isolation::{create_user, direct_db};
+use nexus::clock::Clock;
+use nexus::crypto::secrets::MasterKey;
+use nexus::domain::api_keys::{ApiKey, Environment, KeyKind, KeyRuleError};
+use nexus::service::api_keys::{self as keys, ApiKeyError, NewApiKey};
+use nexus::store::db::{self, Db, DbError};
+
+/// The realm's internal id.
+async fn realm_id(app: &TestApp, realm: &str) -> String {
+    let resp = app.admin(Method::GET, &format!("/admin/realms/{realm}"), None).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("api keys test");
+    body["id"].as_str().expect("api keys test").to_owned()
+}
+
+/// Creates a realm role; returns its id.
+async fn create_role(app: &TestApp, realm: &str, name: &str) -> String {
+    let resp = app
+        .admin(
+            Method::POST,
+            &format!("/admin/realms/{realm}/roles"),
+            Some(json!({ "name": name })),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let resp = app
+        .admin(Method::GET, &format!("/admin/realms/{realm}/roles/{name}"), None)
+        .await;
+    let body: Value = resp.json().await.expect("api keys test");
+    body["id"].as_str().expect("api keys test").to_owned()
+}
+
+async fn grant_role(app: &TestApp, realm: &str, user: &str, role_id: &str, role: &str, method: Method) {
+    let resp = app
+        .admin(
+            method,
+            &format!("/admin/realms/{realm}/users/{user}/role-mappings/realm"),
+            Some(json!([{ "id": role_id, "name": role }])),
+        )
+        .await;
+    assert!(resp.status().is_success(), "role mapping: {}", resp.status());
+}
+
+async fn create_scope(app: &TestApp, realm: &str, name: &str) {
+    let resp = app
+        .admin(
+            Method::POST,
+            &format!("/admin/realms/{realm}/client-scopes"),
+            Some(json!({ "name": name, "protocol": "openid-connect" })),
+        )
+        .await;
+    assert_eq!(resp.status(), 201, "create scope {name}");
+}
+
+/// A realm `name` with a user `alice`; (realm id, alice's id).
+async fn realm_with_owner(app: &TestApp, name: &str) -> (String, String) {
+    app.create_realm(name).await;
+    let alice = create_user(app, name, "alice", "alice-password", true).await;
+    (realm_id(app, name).await, alice)
+}
+
+struct Keys {
+    db: Db,
+    master: MasterKey,
+}
+
+impl Keys {
+    fn of(app: &TestApp) -> Self {
+        Self {
+            db: direct_db(app),
+            master: MasterKey::load_or_create(app.storage.data_dir.path()).expect("master key"),
+        }
+    }
+
+    fn create(
+        &self,
+        realm_id: &str,
+        owner: &str,
+        request: NewApiKey,
+        now: i64,
+    ) -> Result<(ApiKey, String), ApiKeyError> {
+        self.db.blocking(|conn| {
+            db::write_transaction(conn, |conn| {
+                keys::create(conn, &self.master, realm_id, owner, owner, request, now)
+            })
+        })
+    }
+
+    fn verify(&self, realm_id: &str, id: &str, secret: &str, now: i64) -> Option<ApiKey> {
+        self.db
+            .blocking(|conn| keys::verify(conn, &self.master, realm_id, id, secret, now))
+            .expect("verify")
+    }
+}
+
+#[tokio::test]
+async fn api_keys_service_stores_only_a_keyed_hash_of_the_secret() {
+    let app = spawn_app().await;
+    let (realm, alice) = realm_with_owner(&app, "keys").await;
+    let k = Keys::of(&app);
+    let now = app.clock.now();
+
+    let (key, secret) = k
+        .create(&realm, &alice, NewApiKey::default(), now)
+        .expect("api keys test");
+    assert!(secret.starts_with("nx_live_"), "{secret}");
+    assert!(secret.len() >= 8 + 43);
+    assert_eq!(key.expires_at, now + 365 * 24 * 3600);
+    assert_eq!(key.display_prefix, &secret[..12]);
+
+    let row =
+        k.db.blocking(|conn| db::api_keys::find(conn, &realm, &key.id).map_err(DbError::from))
+            .expect("api keys test")
+            .expect("row");
+    assert_eq!(row.secret_hash, k.master.keyed_hash(secret.as_bytes()));
+    let dump = format!("{row:?}");
+    assert!(!dump.contains(&secret), "the secret is stored: {dump}");
+    assert!(!dump.contains(&secret[12..]), "the secret's random part is stored");
+
+    // The pair verifies; a wrong secret, another id, and the secret alone in another realm do not.
+    assert_eq!(
+        k.verify(&realm, &key.id, &secret, now).map(|k| k.id),
+        Some(key.id.clone())
+    );
+    assert!(k.verify(&realm, &key.id, &format!("{secret}x"), now).is_none());
+    assert!(k.verify(&realm, "nope", &secret, now).is_none());
+    let by_secret =
+        k.db.blocking(|conn| keys::verify_secret(conn, &k.master, &realm, &secret, now))
+            .expect("api keys test");
+    assert_eq!(by_secret.map(|k| k.id), Some(key.id.clone()));
+
+    // Kinds and environments choose the prefix; a supplied secret is kept as given.
+    for (kind, env, prefix) in [
+        (KeyKind::Secret, Environment::Test, "nx_test_"),
+        (KeyKind::Publishable, Environment::Live, "nx_pk_live_"),
+        (KeyKind::Publishable, Environment::Test, "nx_pk_test_"),
+    ] {
+        let request = NewApiKey {
+            kind,
+            environment: env,
+            ..NewApiKey::default()
+        };
+        let (_, s) = k.create(&realm, &alice, request, now).expect("api keys test");
+        assert!(s.starts_with(prefix), "{s}");
+    }
+    let supplied = "my-own-secret_0123456789abcdefghijkl".to_owned();
+    let request = NewApiKey {
+        id: Some("ci".into()),
+        secret: Some(supplied.clone()),
+        ..NewApiKey::default()
+    };
+    let (ci, s) = k.create(&realm, &alice, request, now).expect("api keys test");
+    assert_eq!(s, supplied);
+    assert!(k.verify(&realm, &ci.id, &supplied, now).is_some());
+}
+
+#[tokio::test]
+async fn api_keys_service_enforces_the_rules() {
+    let app = spawn_app().await;
+    let (realm, alice) = realm_with_owner(&app, "rules").await;
+    let ops = create_role(&app, "rules", "ops").await;
+    let admin_role = create_role(&app, "rules", "boss").await;
+    grant_role(&app, "rules", &alice, &ops, "ops", Method::POST).await;
+    create_scope(&app, "rules", "read:users").await;
+    create_scope(&app, "rules", "write:users").await;
+    let k = Keys::of(&app);
+    let now = app.clock.now();
+
+    // A role the owner holds, by id or name; not one she lacks, nor an unknown one.
+    for role in [ops.as_str(), "ops"] {
+        let request = NewApiKey {
+            role: Some(role.into()),
+            ..NewApiKey::default()
+        };
+        let (key, _) = k.create(&realm, &alice, request, now).expect("api keys test");
+        assert_eq!(key.role_id.as_deref(), Some(ops.as_str()));
+    }
+    for role in [admin_role.as_str(), "boss", "ghost"] {
+        let request = NewApiKey {
+            role: Some(role.into()),
+            ..NewApiKey::default()
+        };
+        assert!(matches!(
+            k.create(&realm, &alice, request, now),
+            Err(ApiKeyError::RoleNotHeld(_))
+        ));
+    }
+
+    // Permissions are client scopes of the realm.
+    let request = NewApiKey {
+        permissions: Some("profile email read:users write:users".into()),
+        ..NewApiKey::default()
+    };
+    let (key, _) = k.create(&realm, &alice, request, now).expect("api keys test");
+    assert_eq!(key.permissions, ["profile", "email", "read:users", "write:users"]);
+    let request = NewApiKey {
+        permissions: Some("read:users write:payments".into()),
+        ..NewApiKey::default()
+    };
+    assert!(
+        matches!(k.create(&realm, &alice, request, now), Err(ApiKeyError::UnknownScope(s)) if s == "write:payments")
+    );
+
+    // Publishable keys are read-only.
+    let publishable = |perms: &str| NewApiKey {
+        kind: KeyKind::Publishable,
+        permissions: Some(perms.into()),
+        ..NewApiKey::default()
+    };
+    assert!(k
+        .create(&realm, &alice, publishable("read:users profile email"), now)
+        .is_ok());
+    assert!(matches!(
+        k.create(&realm, &alice, publishable("read:users write:users"), now),
+        Err(ApiKeyError::Rule(KeyRuleError::NotReadOnly(p))) if p == "write:users"
+    ));
+
+    // Duplicate ids, a short or foreign-alphabet secret, an expiry in the past.
+    let named = |id: &str| NewApiKey {
+        id: Some(id.into()),
+        ..NewApiKey::default()
+    };
+    assert!(k.create(&realm, &alice, named("deploy"), now).is_ok());
+    assert!(matches!(
+        k.create(&realm, &alice, named("deploy"), now),
+        Err(ApiKeyError::DuplicateId(_))
+    ));
+    for secret in ["short", "0123456789012345678901234567890!"] {
+        let request = NewApiKey {
+            secret: Some(secret.into()),
+            ..NewApiKey::default()
+        };
+        assert!(matches!(
+            k.create(&realm, &alice, request, now),
+            Err(ApiKeyError::Rule(KeyRuleError::InvalidSecret))
+        ));
+    }
+    let request = NewApiKey {
+        expires_at: Some(now - 1),
+        ..NewApiKey::default()
+    };
+    assert!(matches!(
+        k.create(&realm, &alice, request, now),
+        Err(ApiKeyError::Rule(KeyRuleError::ExpiryNotInFuture))
+    ));
+}
+
+#[tokio::test]
+async fn api_keys_service_refuses_revoked_expired_and_foreign_keys() {
+    let app = spawn_app().await;
+    let (realm_a, alice) = realm_with_owner(&app, "ka").await;
+    let (realm_b, bob) = realm_with_owner(&app, "kb").await;
+    let k = Keys::of(&app);
+    let now = app.clock.now();
+
+    // The same id in two realms: two keys.
+    let named = || NewApiKey {
+        id: Some("shared".into()),
+        expires_at: Some(now + 3600),
+        ..NewApiKey::default()
+    };
+    let (_, secret_a) = k.create(&realm_a, &alice, named(), now).expect("api keys test");
+    let (_, secret_b) = k.create(&realm_b, &bob, named(), now).expect("api keys test");
+    assert!(k.verify(&realm_a, "shared", &secret_a, now).is_some());
+    assert!(k.verify(&realm_b, "shared", &secret_b, now).is_some());
+    assert!(k.verify(&realm_b, "shared", &secret_a, now).is_none());
+    assert!(k.verify(&realm_a, "shared", &secret_b, now).is_none());
+    let foreign =
+        k.db.blocking(|conn| keys::verify_secret(conn, &k.master, &realm_b, &secret_a, now))
+            .expect("api keys test");
+    assert!(foreign.is_none());
+    // Bob cannot see, change or delete alice's key through his id.
+    assert!(matches!(
+        k.db.blocking(|conn| keys::get(conn, &realm_a, &bob, "shared")),
+        Err(ApiKeyError::NotFound)
+    ));
+
+    // Expired one second after its expiry.
+    assert!(k.verify(&realm_a, "shared", &secret_a, now + 3599).is_some());
+    assert!(k.verify(&realm_a, "shared", &secret_a, now + 3600).is_none());
+
+    // Revoked.
+    k.db.blocking(|conn| db::write_transaction(conn, |conn| keys::revoke(conn, &realm_b, &bob, "shared", &bob, now)))
+        .expect("api keys test");
+    assert!(k.verify(&realm_b, "shared", &secret_b, now).is_none());
+
+    // Update and delete.
+    let updated =
+        k.db.blocking(|conn| {
+            db::write_transaction(conn, |conn| {
+                keys::update(
+                    conn,
+                    &realm_a,
+                    &alice,
+                    "shared",
+                    Some(Some("ci".into())),
+                    Some(now + 7200),
+                    &alice,
+                    now,
+                )
+            })
+        })
+        .expect("api keys test");
+    assert_eq!(updated.description.as_deref(), Some("ci"));
+    assert!(k.verify(&realm_a, "shared", &secret_a, now + 3600).is_some());
+    k.db.blocking(|conn| db::write_transaction(conn, |conn| keys::delete(conn, &realm_a, &alice, "shared")))
+        .expect("api keys test");
+    assert!(k.verify(&realm_a, "shared", &secret_a, now).is_none());
+    assert!(k
+        .db
+        .blocking(|conn| keys::list(conn, &realm_a, &alice))
+        .expect("api keys test")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn api_keys_thousand_keys_verify_fast() {
+    let app = spawn_app().await;
+    let (realm, alice) = realm_with_owner(&app, "many").await;
+    let k = Keys::of(&app);
+    let now = app.clock.now();
+
+    let created: Vec<(String, String)> =
+        k.db.blocking(|conn| {
+            db::write_transaction(conn, |conn| {
+                (0..1000)
+                    .map(|i| {
+                        let request = NewApiKey {
+                            id: Some(format!("k{i}")),
+                            ..NewApiKey::default()
+                        };
+                        keys::create(conn, &k.master, &realm, &alice, &alice, request, now).map(|(key, s)| (key.id, s))
+                    })
+                    .collect::<Result<Vec<_>, ApiKeyError>>()
+            })
+        })
+        .expect("api keys test");
+    assert_eq!(created.len(), 1000);
+
+    let started = Instant::now();
+    let verified =
+        k.db.blocking(|conn| -> Result<usize, ApiKeyError> {
+            let mut n = 0;
+            for (id, secret) in &created {
+                if keys::verify(conn, &k.master, &realm, id, secret, now)?.is_some() {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .expect("api keys test");
+    let elapsed = started.elapsed();
+    println!(
+        "verified 1000 API keys in {elapsed:?} ({} stack)",
+        crate::helpers::stack()
+    );
+    assert_eq!(verified, 1000);
+    assert!(elapsed.as_secs_f64() < 5.0, "1000 verifications took {elapsed:?}");
+}
