@@ -96,9 +96,9 @@ const VIEW_CONSENT: &str = "view-consent";
 const MANAGE_CONSENT: &str = "manage-consent";
 
 /// The user behind the request and the realm of the path.
-struct AccountUser {
-    realm: std::sync::Arc<RealmRuntime>,
-    user: User,
+pub(crate) struct AccountUser {
+    pub(crate) realm: std::sync::Arc<RealmRuntime>,
+    pub(crate) user: User,
     account_roles: Vec<String>,
 }
 
@@ -116,7 +116,11 @@ impl AccountUser {
 /// Authenticates the caller: a live access token issued by the path's realm, of an enabled user
 /// whose tokens were not invalidated since; the `account` roles come from the database, not the
 /// token, so a role removed takes effect at once.
-async fn authenticate(state: &AppState, req: &HttpRequest, realm_name: &str) -> Result<AccountUser, AccountError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_name: &str,
+) -> Result<AccountUser, AccountError> {
     if realm_name.len() > crate::domain::names::MAX_NAME_LEN {
         return Err(AccountError::RealmNotFound);
     }

@@ -365,3 +365,338 @@ async fn api_keys_thousand_keys_verify_fast() {
     assert_eq!(verified, 1000);
     assert!(elapsed.as_secs_f64() < 5.0, "1000 verifications took {elapsed:?}");
 }
+
+// ---- the HTTP API ----------------------------------------------------------------------------
+
+const PASSWORD: &str = "alice-password";
+
+fn keys_path(realm: &str) -> String {
+    format!("/realms/{realm}/api/v1/api-keys")
+}
+
+async fn call(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app.http.request(method, app.url(path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.expect("request")
+}
+
+/// Asserts an RFC 7807 answer with `status`; returns its body.
+async fn problem(resp: reqwest::Response, status: u16, path: &str) -> Value {
+    assert_eq!(resp.status(), status);
+    let content_type = resp.headers()["content-type"].to_str().expect("ascii").to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["instance"], path);
+    assert!(
+        body["type"].as_str().is_some_and(|t| t.starts_with("https://")),
+        "{body}"
+    );
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+fn is_rfc3339(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or_default();
+    s.len() == 20 && s.ends_with('Z') && &s[10..11] == "T"
+}
+
+#[tokio::test]
+async fn api_keys_http_owner_manages_keys_and_sees_the_secret_once() {
+    let app = spawn_app().await;
+    let (_, alice) = realm_with_owner(&app, "own").await;
+    let token = app.password_token("own", "admin-cli", "alice", PASSWORD).await;
+    let base = keys_path("own");
+
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::POST,
+        &base,
+        Some(json!({ "id": "ci", "description": "deploys", "permissions": "profile email" })),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+    assert!(location.ends_with("/realms/own/api/v1/api-keys/ci"), "{location}");
+    let created: Value = resp.json().await.expect("json");
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    assert!(secret.starts_with("nx_live_"));
+    assert_eq!(created["id"], "ci");
+    assert_eq!(created["userId"], alice);
+    assert_eq!(created["createdBy"], alice);
+    assert_eq!(created["modifiedBy"], alice);
+    assert_eq!(created["roleId"], Value::Null);
+    assert_eq!(created["permissions"], "profile email");
+    assert_eq!(created["description"], "deploys");
+    for field in ["created", "modified", "expiresAt"] {
+        assert!(is_rfc3339(&created[field]), "{field}: {}", created[field]);
+    }
+    let year = nexus::domain::dates::parse_rfc3339(created["expiresAt"].as_str().expect("str")).expect("date")
+        - nexus::domain::dates::parse_rfc3339(created["created"].as_str().expect("str")).expect("date");
+    assert_eq!(year, 365 * 24 * 3600);
+
+    // Generated id and a test publishable key.
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::POST,
+        &base,
+        Some(json!({ "kind": "publishable", "environment": "test", "permissions": "profile" })),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let pk: Value = resp.json().await.expect("json");
+    assert!(pk["secret"].as_str().expect("secret").starts_with("nx_pk_test_"));
+    assert_eq!(pk["id"].as_str().expect("id").len(), 36);
+
+    // List and get never show the secret.
+    let resp = call(&app, Some(&token), Method::GET, &base, None).await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.expect("text");
+    assert!(!text.contains(&secret) && !text.contains("\"secret\":"), "{text}");
+    let list: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(list.as_array().expect("array").len(), 2);
+    let resp = call(&app, Some(&token), Method::GET, &format!("{base}/ci"), None).await;
+    assert_eq!(resp.status(), 200);
+    let got: Value = resp.json().await.expect("json");
+    assert_eq!(got["id"], "ci");
+    assert!(got.get("secret").is_none());
+
+    // Update description and expiry (PUT and PATCH).
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::PUT,
+        &format!("{base}/ci"),
+        Some(json!({ "description": "nightly", "expiresAt": "2099-01-02T03:04:05Z" })),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let updated: Value = resp.json().await.expect("json");
+    assert_eq!(updated["description"], "nightly");
+    assert_eq!(updated["expiresAt"], "2099-01-02T03:04:05Z");
+    assert!(updated.get("secret").is_none());
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::PATCH,
+        &format!("{base}/ci"),
+        Some(json!({ "description": "x" })),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let patched: Value = resp.json().await.expect("json");
+    assert_eq!(patched["description"], "x");
+    assert_eq!(patched["expiresAt"], "2099-01-02T03:04:05Z");
+    let path = format!("{base}/ci");
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::PUT,
+        &path,
+        Some(json!({ "expiresAt": "2001-01-01T00:00:00Z" })),
+    )
+    .await;
+    problem(resp, 400, &path).await;
+
+    // Delete: 204, then gone.
+    let resp = call(&app, Some(&token), Method::DELETE, &path, None).await;
+    assert_eq!(resp.status(), 204);
+    let resp = call(&app, Some(&token), Method::GET, &path, None).await;
+    problem(resp, 404, &path).await;
+    let resp = call(&app, Some(&token), Method::DELETE, &path, None).await;
+    problem(resp, 404, &path).await;
+}
+
+#[tokio::test]
+async fn api_keys_http_refusals_are_problems() {
+    let app = spawn_app().await;
+    let (_, alice) = realm_with_owner(&app, "rf").await;
+    let ops = create_role(&app, "rf", "ops").await;
+    create_role(&app, "rf", "boss").await;
+    grant_role(&app, "rf", &alice, &ops, "ops", Method::POST).await;
+    create_scope(&app, "rf", "read:users").await;
+    create_scope(&app, "rf", "write:users").await;
+    let token = app.password_token("rf", "admin-cli", "alice", PASSWORD).await;
+    let base = keys_path("rf");
+    let post = |body: Value| call(&app, Some(&token), Method::POST, &base, Some(body));
+
+    // A role she holds (by name) is kept as its id; one she lacks is 403.
+    let resp = post(json!({ "roleId": "ops" })).await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["roleId"], ops);
+    let p = problem(post(json!({ "roleId": "boss" })).await, 403, &base).await;
+    assert!(p["type"].as_str().expect("type").ends_with("role-not-held"));
+
+    // Unknown scope 400; realm scopes are fine.
+    let p = problem(
+        post(json!({ "permissions": "read:users write:payments" })).await,
+        400,
+        &base,
+    )
+    .await;
+    assert!(p["detail"].as_str().expect("detail").contains("write:payments"));
+    assert_eq!(
+        post(json!({ "permissions": "read:users write:users profile" }))
+            .await
+            .status(),
+        201
+    );
+
+    // Publishable keys are read-only.
+    let p = problem(
+        post(json!({ "kind": "publishable", "permissions": "read:users write:users" })).await,
+        400,
+        &base,
+    )
+    .await;
+    assert!(p["type"].as_str().expect("type").ends_with("read-only-key"));
+    assert_eq!(
+        post(json!({ "kind": "publishable", "permissions": "read:users email" }))
+            .await
+            .status(),
+        201
+    );
+
+    // Duplicate id 409; bad secret, past or malformed expiry, bad kind, unknown field, bad JSON 400.
+    assert_eq!(post(json!({ "id": "dup" })).await.status(), 201);
+    problem(post(json!({ "id": "dup" })).await, 409, &base).await;
+    problem(post(json!({ "secret": "too-short" })).await, 400, &base).await;
+    problem(post(json!({ "expiresAt": "2001-01-01T00:00:00Z" })).await, 400, &base).await;
+    problem(post(json!({ "expiresAt": "tomorrow" })).await, 400, &base).await;
+    problem(post(json!({ "kind": "root" })).await, 400, &base).await;
+    problem(post(json!({ "owner": "someone" })).await, 400, &base).await;
+    let resp = app
+        .http
+        .post(app.url(&base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    problem(resp, 400, &base).await;
+
+    // No token, a bad token: 401.
+    problem(call(&app, None, Method::GET, &base, None).await, 401, &base).await;
+    problem(
+        call(&app, Some("nope"), Method::POST, &base, Some(json!({}))).await,
+        401,
+        &base,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn api_keys_http_are_isolated_between_users_and_realms() {
+    let app = spawn_app().await;
+    realm_with_owner(&app, "ra").await;
+    realm_with_owner(&app, "rb").await;
+    create_user(&app, "ra", "bob", "bob-password", true).await;
+    let alice_a = app.password_token("ra", "admin-cli", "alice", PASSWORD).await;
+    let alice_b = app.password_token("rb", "admin-cli", "alice", PASSWORD).await;
+    let bob_a = app.password_token("ra", "admin-cli", "bob", "bob-password").await;
+
+    let resp = call(
+        &app,
+        Some(&alice_a),
+        Method::POST,
+        &keys_path("ra"),
+        Some(json!({ "id": "k" })),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    // The same id in another realm is another key.
+    let resp = call(
+        &app,
+        Some(&alice_b),
+        Method::POST,
+        &keys_path("rb"),
+        Some(json!({ "id": "k" })),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+
+    // A token of realm A is refused in realm B.
+    let path_b = keys_path("rb");
+    problem(
+        call(&app, Some(&alice_a), Method::GET, &path_b, None).await,
+        401,
+        &path_b,
+    )
+    .await;
+
+    // Bob neither sees nor deletes alice's key.
+    let resp = call(&app, Some(&bob_a), Method::GET, &keys_path("ra"), None).await;
+    let list: Value = resp.json().await.expect("json");
+    assert_eq!(list, json!([]));
+    let path = format!("{}/k", keys_path("ra"));
+    problem(call(&app, Some(&bob_a), Method::GET, &path, None).await, 404, &path).await;
+    problem(call(&app, Some(&bob_a), Method::DELETE, &path, None).await, 404, &path).await;
+    let resp = call(&app, Some(&alice_a), Method::GET, &path, None).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn api_keys_admin_lists_creates_and_deletes_a_users_keys() {
+    let app = spawn_app().await;
+    let (_, alice) = realm_with_owner(&app, "adm").await;
+    let admin_path = format!("/admin/realms/adm/users/{alice}/api-keys");
+
+    let resp = app
+        .admin(
+            Method::POST,
+            &admin_path,
+            Some(json!({ "id": "svc", "permissions": "email" })),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.expect("json");
+    assert!(created["secret"].as_str().expect("secret").starts_with("nx_live_"));
+    assert_eq!(created["userId"], alice);
+    assert_ne!(created["createdBy"], alice);
+    problem(
+        app.admin(Method::POST, &admin_path, Some(json!({ "id": "svc" }))).await,
+        409,
+        &admin_path,
+    )
+    .await;
+
+    // The owner sees it; the admin list has no secret.
+    let token = app.password_token("adm", "admin-cli", "alice", PASSWORD).await;
+    let resp = call(&app, Some(&token), Method::GET, &keys_path("adm"), None).await;
+    let own: Value = resp.json().await.expect("json");
+    assert_eq!(own[0]["id"], "svc");
+    let resp = app.admin(Method::GET, &admin_path, None).await;
+    assert_eq!(resp.status(), 200);
+    let list: Value = resp.json().await.expect("json");
+    assert_eq!(list.as_array().expect("array").len(), 1);
+    assert!(list[0].get("secret").is_none());
+
+    // A user's token is no admin token; unknown users are 404.
+    let resp = app.admin_as(&token, Method::GET, &admin_path, None).await;
+    assert_eq!(resp.status(), 403);
+    let resp = app
+        .admin(Method::GET, "/admin/realms/adm/users/nobody/api-keys", None)
+        .await;
+    assert_eq!(resp.status(), 404);
+
+    let resp = app.admin(Method::DELETE, &format!("{admin_path}/svc"), None).await;
+    assert_eq!(resp.status(), 204);
+    let resp = app.admin(Method::GET, &admin_path, None).await;
+    let list: Value = resp.json().await.expect("json");
+    assert_eq!(list, json!([]));
+}
