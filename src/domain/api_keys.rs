@@ -108,6 +108,7 @@ pub enum KeyRuleError {
     /// A publishable key asked for a permission that is not read-only.
     NotReadOnly(String),
     ExpiryNotInFuture,
+    InvalidExpirationMinutes,
 }
 
 impl fmt::Display for KeyRuleError {
@@ -123,6 +124,9 @@ impl fmt::Display for KeyRuleError {
             ),
             Self::NotReadOnly(p) => write!(f, "a publishable key is read-only and cannot hold the permission `{p}`"),
             Self::ExpiryNotInFuture => write!(f, "expiresAt must be in the future"),
+            Self::InvalidExpirationMinutes => {
+                write!(f, "expirationMinutes must be a whole number of minutes, at least 1")
+            }
         }
     }
 }
@@ -207,6 +211,24 @@ pub fn expiry(requested: Option<i64>, now: i64) -> Result<i64, KeyRuleError> {
     }
 }
 
+/// Minutes a token minted from a key lives when the request names none.
+pub const DEFAULT_TOKEN_MINUTES: i64 = 60;
+/// The longest a minted token lives unless the realm's `apiKeyTokenMaxMinutes` attribute says otherwise.
+pub const MAX_TOKEN_MINUTES: i64 = 24 * 60;
+/// The realm attribute capping the lifetime of key-minted tokens (minutes).
+pub const REALM_MAX_TOKEN_MINUTES_ATTRIBUTE: &str = "apiKeyTokenMaxMinutes";
+
+/// The lifetime (seconds) of a token minted from a key: `requested` minutes (default 60), at
+/// least one, capped at `realm_cap` minutes (default 24 h) — a longer request gets the cap.
+pub fn token_lifetime(requested: Option<i64>, realm_cap: Option<i64>) -> Result<i64, KeyRuleError> {
+    let minutes = requested.unwrap_or(DEFAULT_TOKEN_MINUTES);
+    if minutes < 1 {
+        return Err(KeyRuleError::InvalidExpirationMinutes);
+    }
+    let cap = realm_cap.filter(|c| *c >= 1).unwrap_or(MAX_TOKEN_MINUTES);
+    Ok(minutes.min(cap) * 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +284,19 @@ mod tests {
             );
             assert!(check_permissions_for_kind(KeyKind::Secret, &perms).is_ok());
         }
+    }
+
+    #[test]
+    fn minted_tokens_live_an_hour_and_at_most_the_cap() {
+        assert_eq!(token_lifetime(None, None), Ok(3600));
+        assert_eq!(token_lifetime(Some(5), None), Ok(300));
+        assert_eq!(token_lifetime(Some(100_000), None), Ok(24 * 3600));
+        assert_eq!(token_lifetime(Some(100), Some(30)), Ok(1800));
+        assert_eq!(token_lifetime(Some(100), Some(0)), Ok(6000));
+        assert_eq!(
+            token_lifetime(Some(0), None),
+            Err(KeyRuleError::InvalidExpirationMinutes)
+        );
     }
 
     #[test]

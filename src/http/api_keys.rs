@@ -3,7 +3,7 @@
 //! at `/admin/realms/{realm}/users/{id}/api-keys`. Errors are RFC 7807 problems (`http::problem`),
 //! except the admin API's own authentication errors, which keep the admin API's shapes.
 
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{ACCEPT, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -12,9 +12,10 @@ use super::account::{authenticate, AccountError};
 use super::admin::users::{load_managed_user, load_user};
 use super::admin::{admin_realm, urlencode};
 use super::problem::{respond, Problem};
-use crate::domain::api_keys::{ApiKey, Environment, KeyKind, KeyRuleError};
+use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::dates::{format_rfc3339, parse_rfc3339};
 use crate::error::AppError;
+use crate::oauth::tokens::issue_api_key_token;
 use crate::service::api_keys::{self as keys, ApiKeyError, NewApiKey};
 use crate::service::authz::AdminPermission;
 use crate::state::AppState;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(one, web::put().to(update_own))
         .route(one, web::patch().to(update_own))
         .route(one, web::delete().to(delete_own))
+        .route("/realms/{realm}/api/v1/oauth/tokens", web::post().to(key_for_token))
         .route("/admin/realms/{realm}/users/{user}/api-keys", web::get().to(admin_list))
         .route(
             "/admin/realms/{realm}/users/{user}/api-keys",
@@ -276,6 +278,80 @@ async fn delete_own(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
             .transaction(move |conn| keys::delete(conn, &realm_id, &user_id, &id))
             .await?;
         Ok::<HttpResponse, Problem>(HttpResponse::NoContent().finish())
+    }
+    .await;
+    respond(&req, result)
+}
+
+/// Seed 000's request: a key id and its secret for a token.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyForTokenBody {
+    api_key: String,
+    api_secret: String,
+    expiration_minutes: Option<i64>,
+}
+
+/// The realm's cap on minted tokens (minutes), from its `apiKeyTokenMaxMinutes` attribute (in the
+/// representation's `attributes` map, as Keycloak keeps realm attributes, or at its top level).
+fn realm_token_cap(realm: &crate::domain::Realm) -> Option<i64> {
+    let key = rules::REALM_MAX_TOKEN_MINUTES_ATTRIBUTE;
+    let value = realm
+        .attributes
+        .get("attributes")
+        .and_then(|a| a.get(key))
+        .or_else(|| realm.attributes.get(key))?;
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// `POST /realms/{realm}/api/v1/oauth/tokens`: an access token for a key's owner. Every refusal of
+/// the pair (wrong, revoked, expired, of another realm, owner disabled) is the same 401.
+async fn key_for_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let realm = match state.realms.realm(&path).await {
+            Ok(Some(realm)) if realm.realm.enabled => realm,
+            Ok(_) => return Err(Problem::not_found("realm not found")),
+            Err(e) => return Err(Problem::internal(format!("{e:#}"))),
+        };
+        let body: KeyForTokenBody =
+            serde_json::from_slice(&body).map_err(|e| Problem::bad_request(format!("invalid request: {e}")))?;
+        let lifespan = rules::token_lifetime(body.expiration_minutes, realm_token_cap(&realm.realm))
+            .map_err(|e| Problem::bad_request(e.to_string()))?;
+        let master = state.master_key.clone();
+        let now = state.now();
+        let realm_id = realm.realm.id.clone();
+        let grant = state
+            .db
+            .run(move |conn| keys::grant_for(conn, &master, &realm_id, &body.api_key, &body.api_secret, now))
+            .await?
+            .ok_or_else(|| Problem::unauthorized("invalid API key or secret"))?;
+        let issued = issue_api_key_token(&realm, &grant, lifespan, now)
+            .map_err(|e| Problem::internal(format!("signing an API-key token: {e:?}")))?;
+        let wants_text = req
+            .headers()
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/plain") && !a.contains("application/json"));
+        let mut response = HttpResponse::Ok();
+        response
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Pragma", "no-cache"));
+        Ok::<HttpResponse, Problem>(if wants_text {
+            response.content_type("text/plain; charset=utf-8").body(issued.token)
+        } else {
+            response.json(json!({
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+            }))
+        })
     }
     .await;
     respond(&req, result)

@@ -4,6 +4,8 @@
 
 use crate::crypto::secrets::{self, MasterKey};
 use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
+use crate::domain::roles::EffectiveRoles;
+use crate::domain::User;
 use crate::store::db::{self, api_keys::ApiKeyRow, DbConnection, DbError};
 
 /// What a caller asks for; every field optional as in the API.
@@ -241,4 +243,46 @@ pub fn verify_secret(
     }
     let key = row.into_key();
     Ok(key.usable(now).then_some(key))
+}
+
+/// What a verified key may act as: its owner, with the roles its tokens carry.
+#[derive(Clone, Debug)]
+pub struct KeyGrant {
+    pub key: ApiKey,
+    pub owner: User,
+    /// The owner's effective roles now; only the key's role (if the owner still holds it) when the
+    /// key is limited to one.
+    pub roles: EffectiveRoles,
+}
+
+/// Verifies a key id + secret (see `verify`) and loads what its token may carry; `None` when the
+/// key is refused or its owner is gone or disabled.
+pub fn grant_for(
+    conn: &mut DbConnection,
+    master_key: &MasterKey,
+    realm_id: &str,
+    key_id: &str,
+    secret: &str,
+    now: i64,
+) -> Result<Option<KeyGrant>, ApiKeyError> {
+    let Some(key) = verify(conn, master_key, realm_id, key_id, secret, now)? else {
+        return Ok(None);
+    };
+    let Some(owner) = db::users::find(conn, realm_id, &key.user_id)?.filter(|u| u.enabled) else {
+        return Ok(None);
+    };
+    let roles = match &key.role_id {
+        None => super::roles::effective_roles_of(conn, realm_id, &owner.id)?,
+        Some(role_id) => {
+            let held = super::roles::effective_role_ids_of_user(conn, realm_id, &owner.id)?;
+            let mut roles = EffectiveRoles::default();
+            if held.contains(role_id) {
+                if let Some(role) = db::roles::find(conn, realm_id, role_id)?.filter(|r| !r.client_role) {
+                    roles.realm.insert(role.name);
+                }
+            }
+            roles
+        }
+    };
+    Ok(Some(KeyGrant { key, owner, roles }))
 }

@@ -700,3 +700,250 @@ async fn api_keys_admin_lists_creates_and_deletes_a_users_keys() {
     let list: Value = resp.json().await.expect("json");
     assert_eq!(list, json!([]));
 }
+
+// ---- key for token ---------------------------------------------------------------------------
+
+async fn key_for_token(app: &TestApp, realm: &str, body: Value) -> reqwest::Response {
+    call(
+        app,
+        None,
+        Method::POST,
+        &format!("/realms/{realm}/api/v1/oauth/tokens"),
+        Some(body),
+    )
+    .await
+}
+
+/// Creates a key through the owner API; (id, secret).
+async fn new_key(app: &TestApp, token: &str, realm: &str, body: Value) -> (String, String) {
+    let resp = call(app, Some(token), Method::POST, &keys_path(realm), Some(body)).await;
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.expect("json");
+    (
+        created["id"].as_str().expect("id").to_owned(),
+        created["secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+async fn minted(app: &TestApp, realm: &str, id: &str, secret: &str) -> Value {
+    let resp = key_for_token(app, realm, json!({ "apiKey": id, "apiSecret": secret })).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    let claims = app
+        .verify(realm, body["access_token"].as_str().expect("token"))
+        .await
+        .expect("a valid RS256 token");
+    claims
+}
+
+fn realm_roles(claims: &Value) -> Vec<String> {
+    let mut roles: Vec<String> = claims["realm_access"]["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|r| r.as_str().expect("str").to_owned())
+        .collect();
+    roles.sort();
+    roles
+}
+
+#[tokio::test]
+async fn api_keys_key_for_token_mints_a_token_of_the_keys_permissions_and_role() {
+    let app = spawn_app().await;
+    let (_, alice) = realm_with_owner(&app, "kt").await;
+    let ops = create_role(&app, "kt", "ops").await;
+    let boss = create_role(&app, "kt", "boss").await;
+    grant_role(&app, "kt", &alice, &ops, "ops", Method::POST).await;
+    grant_role(&app, "kt", &alice, &boss, "boss", Method::POST).await;
+    create_scope(&app, "kt", "read:users").await;
+    let token = app.password_token("kt", "admin-cli", "alice", PASSWORD).await;
+    let (id, secret) = new_key(
+        &app,
+        &token,
+        "kt",
+        json!({ "roleId": "ops", "permissions": "read:users profile", "environment": "test" }),
+    )
+    .await;
+
+    let resp = key_for_token(&app, "kt", json!({ "apiKey": id, "apiSecret": secret })).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let access = body["access_token"].as_str().expect("token").to_owned();
+    let claims = app.verify("kt", &access).await.expect("valid");
+    assert_eq!(claims["sub"], alice);
+    assert_eq!(claims["scope"], "read:users profile");
+    assert_eq!(claims["api_key_id"], id.as_str());
+    assert_eq!(claims["nx_env"], "test");
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(realm_roles(&claims), ["ops"]);
+    assert!(claims.get("resource_access").is_none());
+    assert_eq!(
+        claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
+        3600
+    );
+
+    // The minted token is a bearer token of the owner (the API-key API accepts it).
+    let resp = call(&app, Some(&access), Method::GET, &keys_path("kt"), None).await;
+    assert_eq!(resp.status(), 200);
+
+    // Lifetimes: asked, capped at 24 h, at least a minute; a realm attribute lowers the cap.
+    let ask = |minutes: i64| {
+        key_for_token(
+            &app,
+            "kt",
+            json!({ "apiKey": id, "apiSecret": secret, "expirationMinutes": minutes }),
+        )
+    };
+    let body: Value = ask(5).await.json().await.expect("json");
+    assert_eq!(body["expires_in"], 300);
+    let body: Value = ask(100_000).await.json().await.expect("json");
+    assert_eq!(body["expires_in"], 24 * 3600);
+    let path = "/realms/kt/api/v1/oauth/tokens";
+    problem(ask(0).await, 400, path).await;
+    let resp = app
+        .admin(
+            Method::PUT,
+            "/admin/realms/kt",
+            Some(json!({ "attributes": { "apiKeyTokenMaxMinutes": "30" } })),
+        )
+        .await;
+    assert!(resp.status().is_success(), "realm update: {}", resp.status());
+    let body: Value = ask(100).await.json().await.expect("json");
+    assert_eq!(body["expires_in"], 30 * 60);
+
+    // Accept: text/plain answers the bare token.
+    let resp = app
+        .http
+        .post(app.url(path))
+        .header("accept", "text/plain")
+        .json(&json!({ "apiKey": id, "apiSecret": secret }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/plain"));
+    let bare = resp.text().await.expect("text");
+    let claims = app.verify("kt", &bare).await.expect("valid");
+    assert_eq!(claims["api_key_id"], id.as_str());
+
+    // A key without a role carries the owner's roles; a live key's environment defaults to live.
+    let (plain_id, plain_secret) = new_key(&app, &token, "kt", json!({})).await;
+    let claims = minted(&app, "kt", &plain_id, &plain_secret).await;
+    let roles = realm_roles(&claims);
+    assert!(
+        roles.contains(&"ops".to_owned()) && roles.contains(&"boss".to_owned()),
+        "{roles:?}"
+    );
+    assert_eq!(claims["nx_env"], "live");
+    assert_eq!(claims["scope"], "");
+
+    // The owner loses `ops`: the key's tokens lose it at once.
+    grant_role(&app, "kt", &alice, &ops, "ops", Method::DELETE).await;
+    let claims = minted(&app, "kt", &id, &secret).await;
+    assert!(realm_roles(&claims).is_empty(), "{claims}");
+    let claims = minted(&app, "kt", &plain_id, &plain_secret).await;
+    assert!(!realm_roles(&claims).contains(&"ops".to_owned()));
+}
+
+#[tokio::test]
+async fn api_keys_key_for_token_refuses_bad_revoked_expired_and_foreign_keys() {
+    let app = spawn_app().await;
+    let (realm_a, alice) = realm_with_owner(&app, "ta").await;
+    realm_with_owner(&app, "tb").await;
+    let token = app.password_token("ta", "admin-cli", "alice", PASSWORD).await;
+    let path = "/realms/ta/api/v1/oauth/tokens";
+    let soon = nexus::domain::dates::format_rfc3339(app.clock.now() + 120);
+    let (id, secret) = new_key(&app, &token, "ta", json!({ "id": "k1", "expiresAt": soon })).await;
+    minted(&app, "ta", &id, &secret).await;
+
+    // Wrong secret, unknown id, the pair in another realm, missing fields.
+    let wrong = key_for_token(&app, "ta", json!({ "apiKey": id, "apiSecret": format!("{secret}x") })).await;
+    let p = problem(wrong, 401, path).await;
+    assert_eq!(p["detail"], "invalid API key or secret");
+    problem(
+        key_for_token(&app, "ta", json!({ "apiKey": "k2", "apiSecret": secret })).await,
+        401,
+        path,
+    )
+    .await;
+    problem(
+        key_for_token(&app, "tb", json!({ "apiKey": id, "apiSecret": secret })).await,
+        401,
+        "/realms/tb/api/v1/oauth/tokens",
+    )
+    .await;
+    problem(key_for_token(&app, "ta", json!({ "apiKey": id })).await, 400, path).await;
+    problem(
+        key_for_token(&app, "nowhere", json!({ "apiKey": id, "apiSecret": secret })).await,
+        404,
+        "/realms/nowhere/api/v1/oauth/tokens",
+    )
+    .await;
+
+    // Expired: refused once the clock passes expiresAt.
+    app.clock.advance(121);
+    problem(
+        key_for_token(&app, "ta", json!({ "apiKey": id, "apiSecret": secret })).await,
+        401,
+        path,
+    )
+    .await;
+
+    // Revoked (through the service) and deleted keys are refused at once.
+    let (id2, secret2) = new_key(&app, &token_after(&app).await, "ta", json!({ "id": "k2" })).await;
+    minted(&app, "ta", &id2, &secret2).await;
+    let k = Keys::of(&app);
+    let now = app.clock.now();
+    let (realm_for_revoke, owner) = (realm_a.clone(), alice.clone());
+    k.db.blocking(move |conn| {
+        db::write_transaction(conn, |conn| {
+            keys::revoke(conn, &realm_for_revoke, &owner, "k2", &owner, now)
+        })
+    })
+    .expect("revoke");
+    problem(
+        key_for_token(&app, "ta", json!({ "apiKey": id2, "apiSecret": secret2 })).await,
+        401,
+        path,
+    )
+    .await;
+    let token = token_after(&app).await;
+    let (id3, secret3) = new_key(&app, &token, "ta", json!({ "id": "k3" })).await;
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::DELETE,
+        &format!("{}/k3", keys_path("ta")),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    problem(
+        key_for_token(&app, "ta", json!({ "apiKey": id3, "apiSecret": secret3 })).await,
+        401,
+        path,
+    )
+    .await;
+
+    // A disabled owner's keys are refused.
+    let (id4, secret4) = new_key(&app, &token, "ta", json!({ "id": "k4" })).await;
+    minted(&app, "ta", &id4, &secret4).await;
+    crate::isolation::set_user_enabled(&app, "ta", &alice, false).await;
+    problem(
+        key_for_token(&app, "ta", json!({ "apiKey": id4, "apiSecret": secret4 })).await,
+        401,
+        path,
+    )
+    .await;
+}
+
+/// A fresh token of alice in realm `ta` (the first one may have expired with the clock moved).
+async fn token_after(app: &TestApp) -> String {
+    app.password_token("ta", "admin-cli", "alice", PASSWORD).await
+}
