@@ -100,6 +100,8 @@ pub(crate) struct AccountUser {
     pub(crate) realm: std::sync::Arc<RealmRuntime>,
     pub(crate) user: User,
     account_roles: Vec<String>,
+    /// The key a token was minted from (`api_key_id`), when it was.
+    pub(crate) api_key_id: Option<String>,
 }
 
 impl AccountUser {
@@ -146,6 +148,11 @@ pub(crate) async fn authenticate(
     }
     let user_id = verified.subject().ok_or(AccountError::Unauthorized)?.to_owned();
     let iat = verified.claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    let api_key_id = verified
+        .claims
+        .get("api_key_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let realm_id = realm.realm.id.clone();
     let loaded = crate::service::roles::user_with_roles(&state.db, &realm_id, &user_id).await?;
     let (user, roles) = loaded.ok_or(AccountError::Unauthorized)?;
@@ -161,6 +168,7 @@ pub(crate) async fn authenticate(
         realm,
         user,
         account_roles,
+        api_key_id,
     })
 }
 

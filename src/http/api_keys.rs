@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::account::{authenticate, AccountError};
+use super::account::{authenticate, AccountError, AccountUser};
 use super::admin::users::{load_managed_user, load_user};
 use super::admin::{admin_realm, urlencode};
 use super::problem::{respond, Problem};
@@ -168,6 +168,19 @@ fn new_key_request(body: CreateBody) -> Result<NewApiKey, Problem> {
     })
 }
 
+/// The caller, refused (403) when the token was minted from an API key: a key limited to a role or
+/// to some permissions must not create, change or delete keys, which could carry more.
+async fn key_manager(state: &AppState, req: &HttpRequest, realm_name: &str) -> Result<AccountUser, Problem> {
+    let caller = authenticate(state, req, realm_name).await?;
+    if caller.api_key_id.is_some() {
+        return Err(Problem::forbidden(
+            "api-key-token",
+            "a token minted from an API key cannot create, change or delete API keys",
+        ));
+    }
+    Ok(caller)
+}
+
 fn created(req: &HttpRequest, key: &ApiKey, secret: &str) -> HttpResponse {
     let info = req.connection_info();
     let location = format!(
@@ -205,7 +218,7 @@ async fn create_own(
     body: web::Bytes,
 ) -> HttpResponse {
     let result = async {
-        let caller = authenticate(&state, &req, &path).await?;
+        let caller = key_manager(&state, &req, &path).await?;
         let request = new_key_request(parse_body(&body)?)?;
         let user_id = caller.user.id.clone();
         let (key, secret) =
@@ -250,7 +263,7 @@ async fn update_own(
 ) -> HttpResponse {
     let result = async {
         let (realm_name, id) = path.into_inner();
-        let caller = authenticate(&state, &req, &realm_name).await?;
+        let caller = key_manager(&state, &req, &realm_name).await?;
         let body: UpdateBody = parse_body(&body)?;
         let expires_at = parse_date("expiresAt", body.expires_at.as_deref())?;
         let description = body.description.map(Some);
@@ -271,7 +284,7 @@ async fn update_own(
 async fn delete_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
     let result = async {
         let (realm_name, id) = path.into_inner();
-        let caller = authenticate(&state, &req, &realm_name).await?;
+        let caller = key_manager(&state, &req, &realm_name).await?;
         let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
         state
             .db

@@ -785,9 +785,33 @@ async fn api_keys_key_for_token_mints_a_token_of_the_keys_permissions_and_role()
         3600
     );
 
-    // The minted token is a bearer token of the owner (the API-key API accepts it).
+    // The minted token is a bearer token of the owner: it lists her keys, but cannot create,
+    // change or delete any (a limited key must not mint a broader one).
     let resp = call(&app, Some(&access), Method::GET, &keys_path("kt"), None).await;
     assert_eq!(resp.status(), 200);
+    let base = keys_path("kt");
+    let p = problem(
+        call(&app, Some(&access), Method::POST, &base, Some(json!({}))).await,
+        403,
+        &base,
+    )
+    .await;
+    assert!(p["type"].as_str().expect("type").ends_with("api-key-token"));
+    let one = format!("{base}/{id}");
+    problem(call(&app, Some(&access), Method::DELETE, &one, None).await, 403, &one).await;
+    problem(
+        call(
+            &app,
+            Some(&access),
+            Method::PUT,
+            &one,
+            Some(json!({ "description": "x" })),
+        )
+        .await,
+        403,
+        &one,
+    )
+    .await;
 
     // Lifetimes: asked, capped at 24 h, at least a minute; a realm attribute lowers the cap.
     let ask = |minutes: i64| {
