@@ -1,5 +1,7 @@
 //! Plain Rust: the objects of an identity provider and the rules on them. No actix, diesel or redis here.
 
+pub mod api_keys;
+pub mod dates;
 pub mod defaults;
 pub mod names;
 pub mod roles;

@@ -96,10 +96,12 @@ const VIEW_CONSENT: &str = "view-consent";
 const MANAGE_CONSENT: &str = "manage-consent";
 
 /// The user behind the request and the realm of the path.
-struct AccountUser {
-    realm: std::sync::Arc<RealmRuntime>,
-    user: User,
+pub(crate) struct AccountUser {
+    pub(crate) realm: std::sync::Arc<RealmRuntime>,
+    pub(crate) user: User,
     account_roles: Vec<String>,
+    /// The key a token was minted from (`api_key_id`), when it was.
+    pub(crate) api_key_id: Option<String>,
 }
 
 impl AccountUser {
@@ -116,7 +118,11 @@ impl AccountUser {
 /// Authenticates the caller: a live access token issued by the path's realm, of an enabled user
 /// whose tokens were not invalidated since; the `account` roles come from the database, not the
 /// token, so a role removed takes effect at once.
-async fn authenticate(state: &AppState, req: &HttpRequest, realm_name: &str) -> Result<AccountUser, AccountError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_name: &str,
+) -> Result<AccountUser, AccountError> {
     if realm_name.len() > crate::domain::names::MAX_NAME_LEN {
         return Err(AccountError::RealmNotFound);
     }
@@ -142,6 +148,11 @@ async fn authenticate(state: &AppState, req: &HttpRequest, realm_name: &str) -> 
     }
     let user_id = verified.subject().ok_or(AccountError::Unauthorized)?.to_owned();
     let iat = verified.claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    let api_key_id = verified
+        .claims
+        .get("api_key_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let realm_id = realm.realm.id.clone();
     let loaded = crate::service::roles::user_with_roles(&state.db, &realm_id, &user_id).await?;
     let (user, roles) = loaded.ok_or(AccountError::Unauthorized)?;
@@ -157,6 +168,7 @@ async fn authenticate(state: &AppState, req: &HttpRequest, realm_name: &str) -> 
         realm,
         user,
         account_roles,
+        api_key_id,
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
 pub mod body;
 pub mod cookies;
 pub mod cors;
@@ -9,6 +10,7 @@ pub mod middleware;
 pub mod oidc_endpoints;
 pub mod ops;
 pub mod pages;
+pub mod problem;
 pub mod protocol;
 pub mod session_iframes;
 pub mod views;
@@ -20,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     protocol::routes(cfg);
     pages::routes(cfg);
+    api_keys::routes(cfg);
     admin::routes(cfg);
     account::routes(cfg);
 }

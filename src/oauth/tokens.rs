@@ -97,6 +97,55 @@ pub fn issue_access_token(
     })
 }
 
+/// Signs an access token minted from an API key (issue 4): the owner as `sub`, the key's
+/// permissions as `scope`, the roles of the grant, `api_key_id` and `nx_env`; no client, no session.
+pub fn issue_api_key_token(
+    realm: &RealmRuntime,
+    grant: &crate::service::api_keys::KeyGrant,
+    lifespan: i64,
+    now: i64,
+) -> Result<IssuedAccessToken, OAuthError> {
+    let jti = uuid::Uuid::new_v4().to_string();
+    let scope_param = grant.key.permissions.join(" ");
+    let scopes = GrantedScopes {
+        names: grant.key.permissions.iter().cloned().collect(),
+        scope_param,
+    };
+    let mut claims = Map::with_capacity(20);
+    claims.insert("exp".into(), json!(now + lifespan));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("jti".into(), json!(jti));
+    claims.insert("iss".into(), json!(realm.issuer));
+    claims.insert("sub".into(), json!(grant.owner.id));
+    claims.insert("typ".into(), json!("Bearer"));
+    claims.insert("realm_access".into(), json!({ "roles": grant.roles.realm }));
+    if !grant.roles.clients.is_empty() {
+        let resource: Map<String, Value> = grant
+            .roles
+            .clients
+            .iter()
+            .map(|(client_id, roles)| (client_id.clone(), json!({ "roles": roles })))
+            .collect();
+        claims.insert("resource_access".into(), Value::Object(resource));
+    }
+    claims.insert("scope".into(), json!(scopes.scope_param));
+    claims.insert("api_key_id".into(), json!(grant.key.id));
+    claims.insert("nx_env".into(), json!(grant.key.environment.as_str()));
+    claims.insert("nx_key_kind".into(), json!(grant.key.kind.as_str()));
+    add_profile_claims(&mut claims, &grant.owner, &scopes);
+    let key = realm.signing_key().ok_or(OAuthError::ServerError)?;
+    let signer = key.signer.as_ref().ok_or(OAuthError::ServerError)?;
+    let token = jwt::sign(claims, signer, "JWT").map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::ServerError
+    })?;
+    Ok(IssuedAccessToken {
+        token,
+        expires_in: lifespan,
+        jti,
+    })
+}
+
 /// The `profile` and `email` scope claims, as Keycloak's default mappers add them.
 pub fn add_profile_claims(claims: &mut Map<String, Value>, user: &User, scopes: &GrantedScopes) {
     if scopes.names.contains("email") {

@@ -1,6 +1,7 @@
 //! Use cases: the rules of `domain` applied over `store`, one function per thing an admin or a
 //! protocol endpoint does. Database work here runs inside `Db::run`/`Db::transaction` closures.
 
+pub mod api_keys;
 pub mod authz;
 pub mod brute_force;
 pub mod clients;

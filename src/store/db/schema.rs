@@ -194,6 +194,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (realm_id, id) {
+        realm_id -> Text,
+        id -> Text,
+        user_id -> Text,
+        role_id -> Nullable<Text>,
+        secret_hash -> Text,
+        display_prefix -> Text,
+        kind -> Text,
+        environment -> Text,
+        description -> Nullable<Text>,
+        permissions -> Text,
+        created_at -> BigInt,
+        modified_at -> BigInt,
+        created_by -> Text,
+        modified_by -> Text,
+        expires_at -> BigInt,
+        revoked -> Bool,
+    }
+}
+
 diesel::joinable!(signing_keys -> realms (realm_id));
 diesel::joinable!(clients -> realms (realm_id));
 diesel::joinable!(users -> realms (realm_id));
@@ -225,4 +246,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_scope_links,
     refresh_tokens,
     user_consents,
+    api_keys,
 );

@@ -1,0 +1,493 @@
+//! The API-key API (issue 4, seed 004): a user manages their own keys at
+//! `/realms/{realm}/api/v1/api-keys` with an access token of the realm; an admin manages any user's
+//! at `/admin/realms/{realm}/users/{id}/api-keys`. Errors are RFC 7807 problems (`http::problem`),
+//! except the admin API's own authentication errors, which keep the admin API's shapes.
+
+use actix_web::http::header::{ACCEPT, LOCATION};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::account::{authenticate, AccountError, AccountUser};
+use super::admin::users::{load_managed_user, load_user};
+use super::admin::{admin_realm, urlencode};
+use super::problem::{respond, Problem};
+use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
+use crate::domain::dates::{format_rfc3339, parse_rfc3339};
+use crate::error::AppError;
+use crate::oauth::tokens::issue_api_key_token;
+use crate::service::api_keys::{self as keys, ApiKeyError, NewApiKey};
+use crate::service::authz::AdminPermission;
+use crate::state::AppState;
+use crate::store::db::DbError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let own = "/realms/{realm}/api/v1/api-keys";
+    let one = "/realms/{realm}/api/v1/api-keys/{id}";
+    cfg.route(own, web::post().to(create_own))
+        .route(own, web::get().to(list_own))
+        .route(one, web::get().to(get_own))
+        .route(one, web::put().to(update_own))
+        .route(one, web::patch().to(update_own))
+        .route(one, web::delete().to(delete_own))
+        .route("/realms/{realm}/api/v1/oauth/tokens", web::post().to(key_for_token))
+        .route("/admin/realms/{realm}/users/{user}/api-keys", web::get().to(admin_list))
+        .route(
+            "/admin/realms/{realm}/users/{user}/api-keys",
+            web::post().to(admin_create),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{user}/api-keys/{id}",
+            web::delete().to(admin_delete),
+        );
+}
+
+impl From<ApiKeyError> for Problem {
+    fn from(e: ApiKeyError) -> Self {
+        use actix_web::http::StatusCode;
+        match e {
+            ApiKeyError::Rule(KeyRuleError::NotReadOnly(p)) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "read-only-key",
+                "Invalid request",
+                KeyRuleError::NotReadOnly(p).to_string(),
+            ),
+            ApiKeyError::Rule(rule) => Problem::bad_request(rule.to_string()),
+            e @ ApiKeyError::UnknownScope(_) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unknown-scope",
+                "Invalid request",
+                e.to_string(),
+            ),
+            e @ ApiKeyError::RoleNotHeld(_) => Problem::forbidden("role-not-held", e.to_string()),
+            e @ (ApiKeyError::DuplicateId(_) | ApiKeyError::DuplicateSecret) => Problem::conflict(e.to_string()),
+            ApiKeyError::NotFound => Problem::not_found("no such API key"),
+            ApiKeyError::Database(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<DbError> for Problem {
+    fn from(e: DbError) -> Self {
+        Problem::internal(e)
+    }
+}
+
+impl From<AccountError> for Problem {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::RealmNotFound => Problem::not_found("realm not found"),
+            AccountError::Unauthorized => Problem::unauthorized("a valid access token of the realm's user is required"),
+            AccountError::Forbidden => Problem::forbidden("forbidden", "forbidden"),
+            AccountError::NotFound(m) => Problem::not_found(m),
+            AccountError::Internal(cause) => Problem::internal(cause),
+        }
+    }
+}
+
+/// The JSON of a key, as seed 004 names the fields; `secret` only in the answer to its creation.
+fn key_json(key: &ApiKey, secret: Option<&str>) -> Value {
+    let mut body = json!({
+        "id": key.id,
+        "roleId": key.role_id,
+        "userId": key.user_id,
+        "created": format_rfc3339(key.created_at),
+        "modified": format_rfc3339(key.modified_at),
+        "createdBy": key.created_by,
+        "modifiedBy": key.modified_by,
+        "expiresAt": format_rfc3339(key.expires_at),
+        "description": key.description,
+        "permissions": key.permissions.join(" "),
+        "kind": key.kind.as_str(),
+        "environment": key.environment.as_str(),
+        "displayPrefix": key.display_prefix,
+        "revoked": key.revoked,
+    });
+    if let Some(secret) = secret {
+        body["secret"] = json!(secret);
+    }
+    body
+}
+
+/// Seed 004's request, plus nexus's `kind` and `environment`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    id: Option<String>,
+    role_id: Option<String>,
+    secret: Option<String>,
+    expires_at: Option<String>,
+    description: Option<String>,
+    permissions: Option<String>,
+    kind: Option<String>,
+    environment: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateBody {
+    description: Option<String>,
+    expires_at: Option<String>,
+}
+
+/// A JSON body (an empty one is `{}`); 400 otherwise.
+fn parse_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn parse_date(field: &str, value: Option<&str>) -> Result<Option<i64>, Problem> {
+    match value {
+        None => Ok(None),
+        Some(v) => parse_rfc3339(v)
+            .map(Some)
+            .ok_or_else(|| Problem::bad_request(format!("{field} must be an RFC 3339 date-time"))),
+    }
+}
+
+fn new_key_request(body: CreateBody) -> Result<NewApiKey, Problem> {
+    let kind = match body.kind.as_deref() {
+        None => KeyKind::Secret,
+        Some(k) => KeyKind::parse(k).ok_or_else(|| Problem::bad_request("kind must be secret or publishable"))?,
+    };
+    let environment = match body.environment.as_deref() {
+        None => Environment::Live,
+        Some(e) => Environment::parse(e).ok_or_else(|| Problem::bad_request("environment must be live or test"))?,
+    };
+    Ok(NewApiKey {
+        expires_at: parse_date("expiresAt", body.expires_at.as_deref())?,
+        id: body.id,
+        role: body.role_id,
+        secret: body.secret,
+        description: body.description,
+        permissions: body.permissions,
+        kind,
+        environment,
+    })
+}
+
+/// The caller, refused (403) when the token was minted from an API key: a key limited to a role or
+/// to some permissions must not create, change or delete keys, which could carry more.
+async fn key_manager(state: &AppState, req: &HttpRequest, realm_name: &str) -> Result<AccountUser, Problem> {
+    let caller = authenticate(state, req, realm_name).await?;
+    if caller.api_key_id.is_some() {
+        return Err(Problem::forbidden(
+            "api-key-token",
+            "a token minted from an API key cannot create, change or delete API keys",
+        ));
+    }
+    Ok(caller)
+}
+
+fn created(req: &HttpRequest, key: &ApiKey, secret: &str) -> HttpResponse {
+    let info = req.connection_info();
+    let location = format!(
+        "{}://{}{}/{}",
+        info.scheme(),
+        info.host(),
+        req.path().trim_end_matches('/'),
+        urlencode(&key.id)
+    );
+    HttpResponse::Created()
+        .insert_header((LOCATION, location))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(key_json(key, Some(secret)))
+}
+
+async fn create_key(
+    state: &AppState,
+    realm_id: String,
+    owner_id: String,
+    actor_id: String,
+    request: NewApiKey,
+) -> Result<(ApiKey, String), Problem> {
+    let master = state.master_key.clone();
+    let now = state.now();
+    Ok(state
+        .db
+        .transaction(move |conn| keys::create(conn, &master, &realm_id, &owner_id, &actor_id, request, now))
+        .await?)
+}
+
+async fn create_own(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let caller = key_manager(&state, &req, &path).await?;
+        let request = new_key_request(parse_body(&body)?)?;
+        let user_id = caller.user.id.clone();
+        let (key, secret) =
+            create_key(&state, caller.realm.realm.id.clone(), user_id.clone(), user_id, request).await?;
+        Ok::<HttpResponse, Problem>(created(&req, &key, &secret))
+    }
+    .await;
+    respond(&req, result)
+}
+
+async fn list_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let result = async {
+        let caller = authenticate(&state, &req, &path).await?;
+        let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
+        let list = state.db.run(move |conn| keys::list(conn, &realm_id, &user_id)).await?;
+        Ok::<HttpResponse, Problem>(HttpResponse::Ok().json(list.iter().map(|k| key_json(k, None)).collect::<Vec<_>>()))
+    }
+    .await;
+    respond(&req, result)
+}
+
+async fn get_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+    let result = async {
+        let (realm_name, id) = path.into_inner();
+        let caller = authenticate(&state, &req, &realm_name).await?;
+        let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
+        let key = state
+            .db
+            .run(move |conn| keys::get(conn, &realm_id, &user_id, &id))
+            .await?;
+        Ok::<HttpResponse, Problem>(HttpResponse::Ok().json(key_json(&key, None)))
+    }
+    .await;
+    respond(&req, result)
+}
+
+async fn update_own(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let (realm_name, id) = path.into_inner();
+        let caller = key_manager(&state, &req, &realm_name).await?;
+        let body: UpdateBody = parse_body(&body)?;
+        let expires_at = parse_date("expiresAt", body.expires_at.as_deref())?;
+        let description = body.description.map(Some);
+        let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
+        let now = state.now();
+        let key = state
+            .db
+            .transaction(move |conn| {
+                keys::update(conn, &realm_id, &user_id, &id, description, expires_at, &user_id, now)
+            })
+            .await?;
+        Ok::<HttpResponse, Problem>(HttpResponse::Ok().json(key_json(&key, None)))
+    }
+    .await;
+    respond(&req, result)
+}
+
+async fn delete_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+    let result = async {
+        let (realm_name, id) = path.into_inner();
+        let caller = key_manager(&state, &req, &realm_name).await?;
+        let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
+        state
+            .db
+            .transaction(move |conn| keys::delete(conn, &realm_id, &user_id, &id))
+            .await?;
+        Ok::<HttpResponse, Problem>(HttpResponse::NoContent().finish())
+    }
+    .await;
+    respond(&req, result)
+}
+
+/// Seed 000's request: a key id and its secret for a token.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyForTokenBody {
+    api_key: String,
+    api_secret: String,
+    expiration_minutes: Option<i64>,
+}
+
+/// The realm's cap on minted tokens (minutes), from its `apiKeyTokenMaxMinutes` attribute (in the
+/// representation's `attributes` map, as Keycloak keeps realm attributes, or at its top level).
+fn realm_token_cap(realm: &crate::domain::Realm) -> Option<i64> {
+    let key = rules::REALM_MAX_TOKEN_MINUTES_ATTRIBUTE;
+    let value = realm
+        .attributes
+        .get("attributes")
+        .and_then(|a| a.get(key))
+        .or_else(|| realm.attributes.get(key))?;
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// `POST /realms/{realm}/api/v1/oauth/tokens`: an access token for a key's owner. Every refusal of
+/// the pair (wrong, revoked, expired, of another realm, owner disabled) is the same 401.
+async fn key_for_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let realm = match state.realms.realm(&path).await {
+            Ok(Some(realm)) if realm.realm.enabled => realm,
+            Ok(_) => return Err(Problem::not_found("realm not found")),
+            Err(e) => return Err(Problem::internal(format!("{e:#}"))),
+        };
+        let body: KeyForTokenBody =
+            serde_json::from_slice(&body).map_err(|e| Problem::bad_request(format!("invalid request: {e}")))?;
+        let lifespan = rules::token_lifetime(body.expiration_minutes, realm_token_cap(&realm.realm))
+            .map_err(|e| Problem::bad_request(e.to_string()))?;
+        let master = state.master_key.clone();
+        let now = state.now();
+        let realm_id = realm.realm.id.clone();
+        let grant = state
+            .db
+            .run(move |conn| keys::grant_for(conn, &master, &realm_id, &body.api_key, &body.api_secret, now))
+            .await?
+            .ok_or_else(|| Problem::unauthorized("invalid API key or secret"))?;
+        let issued = issue_api_key_token(&realm, &grant, lifespan, now)
+            .map_err(|e| Problem::internal(format!("signing an API-key token: {e:?}")))?;
+        let wants_text = req
+            .headers()
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/plain") && !a.contains("application/json"));
+        let mut response = HttpResponse::Ok();
+        response
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Pragma", "no-cache"));
+        Ok::<HttpResponse, Problem>(if wants_text {
+            response.content_type("text/plain; charset=utf-8").body(issued.token)
+        } else {
+            response.json(json!({
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+            }))
+        })
+    }
+    .await;
+    respond(&req, result)
+}
+
+/// The admin API's errors keep its shapes; the key rules' errors are problems.
+enum AdminFailure {
+    Admin(AppError),
+    Problem(Problem),
+}
+
+impl From<AppError> for AdminFailure {
+    fn from(e: AppError) -> Self {
+        Self::Admin(e)
+    }
+}
+
+impl From<Problem> for AdminFailure {
+    fn from(p: Problem) -> Self {
+        Self::Problem(p)
+    }
+}
+
+impl From<ApiKeyError> for AdminFailure {
+    fn from(e: ApiKeyError) -> Self {
+        Self::Problem(e.into())
+    }
+}
+
+impl From<DbError> for AdminFailure {
+    fn from(e: DbError) -> Self {
+        Self::Admin(AppError::internal(e))
+    }
+}
+
+impl From<diesel::result::Error> for AdminFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Admin(AppError::internal(e))
+    }
+}
+
+fn admin_respond(req: &HttpRequest, result: Result<HttpResponse, AdminFailure>) -> HttpResponse {
+    match result {
+        Ok(r) => r,
+        Err(AdminFailure::Admin(e)) => e.error_response(),
+        Err(AdminFailure::Problem(p)) => p.response(req.path()),
+    }
+}
+
+async fn admin_list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+    let result = async {
+        let (realm_name, user_id) = path.into_inner();
+        let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewUsers).await?;
+        let realm_id = realm.realm.id.clone();
+        let list = state
+            .db
+            .run(move |conn| -> Result<Vec<ApiKey>, AdminFailure> {
+                let user = load_user(conn, &realm_id, &user_id)?;
+                Ok(keys::list(conn, &realm_id, &user.id)?)
+            })
+            .await?;
+        Ok::<HttpResponse, AdminFailure>(
+            HttpResponse::Ok().json(list.iter().map(|k| key_json(k, None)).collect::<Vec<_>>()),
+        )
+    }
+    .await;
+    admin_respond(&req, result)
+}
+
+async fn admin_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let (realm_name, user_id) = path.into_inner();
+        let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+        let request = new_key_request(parse_body(&body)?)?;
+        let master = state.master_key.clone();
+        let now = state.now();
+        let realm_row = realm.realm.clone();
+        let actor = principal.user.id.clone();
+        let (key, secret) = state
+            .db
+            .transaction(move |conn| -> Result<(ApiKey, String), AdminFailure> {
+                // A key acts as its owner: the admin may not mint one for someone above them.
+                let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
+                Ok(keys::create(
+                    conn,
+                    &master,
+                    &realm_row.id,
+                    &user.id,
+                    &actor,
+                    request,
+                    now,
+                )?)
+            })
+            .await?;
+        Ok::<HttpResponse, AdminFailure>(created(&req, &key, &secret))
+    }
+    .await;
+    admin_respond(&req, result)
+}
+
+async fn admin_delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
+    let result = async {
+        let (realm_name, user_id, id) = path.into_inner();
+        let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+        let realm_row = realm.realm.clone();
+        state
+            .db
+            .transaction(move |conn| -> Result<(), AdminFailure> {
+                let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
+                Ok(keys::delete(conn, &realm_row.id, &user.id, &id)?)
+            })
+            .await?;
+        Ok::<HttpResponse, AdminFailure>(HttpResponse::NoContent().finish())
+    }
+    .await;
+    admin_respond(&req, result)
+}

@@ -1,0 +1,158 @@
+//! API keys: one row per key, ids unique per realm, the secret only as a keyed hash.
+
+use diesel::prelude::*;
+
+use super::schema::api_keys;
+use super::DbConnection;
+use crate::domain::api_keys::{ApiKey, Environment, KeyKind};
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub realm_id: String,
+    pub id: String,
+    pub user_id: String,
+    pub role_id: Option<String>,
+    pub secret_hash: String,
+    pub display_prefix: String,
+    pub kind: String,
+    pub environment: String,
+    pub description: Option<String>,
+    pub permissions: String,
+    pub created_at: i64,
+    pub modified_at: i64,
+    pub created_by: String,
+    pub modified_by: String,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+impl ApiKeyRow {
+    pub fn new(key: &ApiKey, secret_hash: String) -> Self {
+        Self {
+            realm_id: key.realm_id.clone(),
+            id: key.id.clone(),
+            user_id: key.user_id.clone(),
+            role_id: key.role_id.clone(),
+            secret_hash,
+            display_prefix: key.display_prefix.clone(),
+            kind: key.kind.as_str().to_owned(),
+            environment: key.environment.as_str().to_owned(),
+            description: key.description.clone(),
+            permissions: key.permissions.join(" "),
+            created_at: key.created_at,
+            modified_at: key.modified_at,
+            created_by: key.created_by.clone(),
+            modified_by: key.modified_by.clone(),
+            expires_at: key.expires_at,
+            revoked: key.revoked,
+        }
+    }
+
+    pub fn into_key(self) -> ApiKey {
+        ApiKey {
+            // An unknown stored kind is treated as the stricter one.
+            kind: KeyKind::parse(&self.kind).unwrap_or(KeyKind::Publishable),
+            environment: Environment::parse(&self.environment).unwrap_or(Environment::Test),
+            permissions: self.permissions.split_whitespace().map(str::to_owned).collect(),
+            realm_id: self.realm_id,
+            id: self.id,
+            user_id: self.user_id,
+            role_id: self.role_id,
+            display_prefix: self.display_prefix,
+            description: self.description,
+            created_at: self.created_at,
+            modified_at: self.modified_at,
+            created_by: self.created_by,
+            modified_by: self.modified_by,
+            expires_at: self.expires_at,
+            revoked: self.revoked,
+        }
+    }
+}
+
+/// Inserts a key; a duplicate id (in the realm) or secret is a unique violation.
+pub fn insert(conn: &mut DbConnection, row: &ApiKeyRow) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A key of the realm by id, with its stored hash.
+pub fn find(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table
+        .filter(api_keys::realm_id.eq(realm_id))
+        .filter(api_keys::id.eq(id))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A key by the keyed hash of its secret (one indexed lookup).
+pub fn find_by_secret_hash(conn: &mut DbConnection, secret_hash: &str) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table
+        .filter(api_keys::secret_hash.eq(secret_hash))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The keys a user owns in a realm, oldest first.
+pub fn list_for_user(conn: &mut DbConnection, realm_id: &str, user_id: &str) -> QueryResult<Vec<ApiKeyRow>> {
+    api_keys::table
+        .filter(api_keys::realm_id.eq(realm_id))
+        .filter(api_keys::user_id.eq(user_id))
+        .order((api_keys::created_at, api_keys::id))
+        .select(ApiKeyRow::as_select())
+        .load(conn)
+}
+
+/// Sets the description and expiry of a key; the number of rows changed.
+pub fn update_details(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    id: &str,
+    description: Option<&str>,
+    expires_at: i64,
+    modified_by: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id)),
+    )
+    .set((
+        api_keys::description.eq(description),
+        api_keys::expires_at.eq(expires_at),
+        api_keys::modified_by.eq(modified_by),
+        api_keys::modified_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Marks a key revoked; the number of rows changed.
+pub fn revoke(conn: &mut DbConnection, realm_id: &str, id: &str, modified_by: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id)),
+    )
+    .set((
+        api_keys::revoked.eq(true),
+        api_keys::modified_by.eq(modified_by),
+        api_keys::modified_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Deletes a key; the number of rows removed.
+pub fn delete(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id)),
+    )
+    .execute(conn)
+}
