@@ -13,6 +13,34 @@ pub struct EffectiveRoles {
 }
 
 impl EffectiveRoles {
+    /// The roles of `self` that a token's `realm_access` / `resource_access` claims also name: what
+    /// a restricted token (one minted from an API key) may still use of its owner's roles.
+    pub fn limited_to_claims(&self, claims: &serde_json::Map<String, serde_json::Value>) -> EffectiveRoles {
+        fn names(v: Option<&serde_json::Value>) -> BTreeSet<String> {
+            v.and_then(|r| r.get("roles"))
+                .and_then(|r| r.as_array())
+                .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        }
+        let realm_claimed = names(claims.get("realm_access"));
+        let resource = claims.get("resource_access");
+        EffectiveRoles {
+            realm: self.realm.intersection(&realm_claimed).cloned().collect(),
+            clients: self
+                .clients
+                .iter()
+                .map(|(client, held)| {
+                    let claimed = names(resource.and_then(|r| r.get(client)));
+                    (
+                        client.clone(),
+                        held.intersection(&claimed).cloned().collect::<BTreeSet<_>>(),
+                    )
+                })
+                .filter(|(_, roles)| !roles.is_empty())
+                .collect(),
+        }
+    }
+
     pub fn has_realm_role(&self, name: &str) -> bool {
         self.realm.contains(name)
     }

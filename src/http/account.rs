@@ -154,6 +154,18 @@ pub(crate) async fn authenticate(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let realm_id = realm.realm.id.clone();
+    // Tokens minted from an API key stop working with their key.
+    if let Some(key_id) = api_key_id.clone() {
+        let (realm_id, now) = (realm_id.clone(), state.now());
+        let usable = state
+            .db
+            .run(move |conn| crate::service::api_keys::key_is_usable(conn, &realm_id, &key_id, now))
+            .await
+            .map_err(|e| AccountError::Internal(e.to_string()))?;
+        if !usable {
+            return Err(AccountError::Unauthorized);
+        }
+    }
     let loaded = crate::service::roles::user_with_roles(&state.db, &realm_id, &user_id).await?;
     let (user, roles) = loaded.ok_or(AccountError::Unauthorized)?;
     if !user.enabled || iat < user.not_before {

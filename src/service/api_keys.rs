@@ -245,6 +245,12 @@ pub fn verify_secret(
     Ok(key.usable(now).then_some(key))
 }
 
+/// Whether the key a token was minted from still works (not deleted, revoked or expired): tokens
+/// of a key stop with it.
+pub fn key_is_usable(conn: &mut DbConnection, realm_id: &str, key_id: &str, now: i64) -> Result<bool, ApiKeyError> {
+    Ok(db::api_keys::find(conn, realm_id, key_id)?.is_some_and(|row| row.into_key().usable(now)))
+}
+
 /// What a verified key may act as: its owner, with the roles its tokens carry.
 #[derive(Clone, Debug)]
 pub struct KeyGrant {

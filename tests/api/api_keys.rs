@@ -971,3 +971,48 @@ async fn api_keys_key_for_token_refuses_bad_revoked_expired_and_foreign_keys() {
 async fn token_after(app: &TestApp) -> String {
     app.password_token("ta", "admin-cli", "alice", PASSWORD).await
 }
+
+async fn mint_access(app: &TestApp, realm: &str, id: &str, secret: &str) -> String {
+    let resp = key_for_token(app, realm, json!({ "apiKey": id, "apiSecret": secret })).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_tokens_act_with_the_keys_role_in_the_admin_api_and_stop_with_their_key() {
+    let app = spawn_app().await;
+    let (_, alice) = realm_with_owner(&app, "ka").await;
+    crate::isolation::grant_realm_admin(&app, "ka", &alice).await;
+    let ops = create_role(&app, "ka", "ops").await;
+    grant_role(&app, "ka", &alice, &ops, "ops", Method::POST).await;
+    let token = app.password_token("ka", "admin-cli", "alice", "alice-password").await;
+    let users = "/admin/realms/ka/users";
+    assert_eq!(app.admin_as(&token, Method::GET, users, None).await.status(), 200);
+
+    // A key limited to `ops`: its token cannot use alice's realm-admin rights.
+    let (limited, limited_secret) = new_key(&app, &token, "ka", json!({ "roleId": "ops" })).await;
+    let limited_access = mint_access(&app, "ka", &limited, &limited_secret).await;
+    assert_eq!(
+        app.admin_as(&limited_access, Method::GET, users, None).await.status(),
+        403
+    );
+
+    // A key without a role acts with all of alice's rights...
+    let (full, full_secret) = new_key(&app, &token, "ka", json!({})).await;
+    let full_access = mint_access(&app, "ka", &full, &full_secret).await;
+    assert_eq!(app.admin_as(&full_access, Method::GET, users, None).await.status(), 200);
+    // ...until the key is deleted: its tokens stop with it, in the admin and the account API.
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::DELETE,
+        &format!("{}/{full}", keys_path("ka")),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(app.admin_as(&full_access, Method::GET, users, None).await.status(), 401);
+    let resp = call(&app, Some(&full_access), Method::GET, &keys_path("ka"), None).await;
+    assert_eq!(resp.status(), 401);
+}

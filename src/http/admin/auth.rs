@@ -23,9 +23,23 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPr
         .and_then(serde_json::Value::as_i64)
         .unwrap_or(0);
     let loaded = crate::service::roles::user_with_roles(&state.db, &realm_id, &user_id).await?;
-    let (user, roles) = loaded.ok_or(AppError::Unauthorized)?;
+    let (user, mut roles) = loaded.ok_or(AppError::Unauthorized)?;
     if !user.enabled || iat < user.not_before {
         return Err(AppError::Unauthorized);
+    }
+    // A token minted from an API key acts with at most the roles it carries (the key's role), of
+    // those the owner still holds, and only while its key works.
+    if let Some(key_id) = verified.claims.get("api_key_id").and_then(serde_json::Value::as_str) {
+        let (realm_id, key_id, now) = (realm_id.clone(), key_id.to_owned(), state.now());
+        let usable = state
+            .db
+            .run(move |conn| crate::service::api_keys::key_is_usable(conn, &realm_id, &key_id, now))
+            .await
+            .map_err(AppError::internal)?;
+        if !usable {
+            return Err(AppError::Unauthorized);
+        }
+        roles = roles.limited_to_claims(&verified.claims);
     }
     Ok(AdminPrincipal {
         realm_name: verified.realm.realm.name.clone(),
