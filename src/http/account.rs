@@ -131,6 +131,29 @@ pub(crate) async fn authenticate(
         Ok(_) => return Err(AccountError::RealmNotFound),
         Err(e) => return Err(AccountError::Internal(format!("{e:#}"))),
     };
+    // An API key acts as its owner, with at most the key's role; like a token minted from a key,
+    // it may read but not create or change keys.
+    if let Some(presented) = crate::http::key_auth::presented_key(req) {
+        let (key_realm, grant) = crate::http::key_auth::key_grant(state, presented)
+            .await
+            .map_err(|e| AccountError::Internal(e.to_string()))?
+            .ok_or(AccountError::Unauthorized)?;
+        if key_realm.id != realm.realm.id {
+            return Err(AccountError::Unauthorized);
+        }
+        let account_roles = grant
+            .roles
+            .clients
+            .get(CLIENT_ACCOUNT)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default();
+        return Ok(AccountUser {
+            realm,
+            user: grant.owner,
+            account_roles,
+            api_key_id: Some(grant.key.id),
+        });
+    }
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = bearer_token(header).ok_or(AccountError::Unauthorized)?;
     let verified = verify_access_token(&state.realms, token, state.now())

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod body;
 pub mod cookies;
 pub mod cors;
+pub mod key_auth;
 pub mod middleware;
 pub mod oidc_endpoints;
 pub mod ops;

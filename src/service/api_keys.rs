@@ -274,6 +274,31 @@ pub fn grant_for(
     let Some(key) = verify(conn, master_key, realm_id, key_id, secret, now)? else {
         return Ok(None);
     };
+    grant_of(conn, realm_id, key)
+}
+
+/// The grant of a key presented on its own (`Authorization-PSK`, `Bearer nx_…`): found by the keyed
+/// hash of its secret in any realm (one indexed lookup); `None` when unknown, unusable, or its owner
+/// is gone or disabled.
+pub fn grant_for_secret(
+    conn: &mut DbConnection,
+    master_key: &MasterKey,
+    secret: &str,
+    now: i64,
+) -> Result<Option<KeyGrant>, ApiKeyError> {
+    let hash = master_key.keyed_hash(secret.as_bytes());
+    let Some(row) = db::api_keys::find_by_secret_hash(conn, &hash)? else {
+        return Ok(None);
+    };
+    let key = row.into_key();
+    if !key.usable(now) {
+        return Ok(None);
+    }
+    let realm_id = key.realm_id.clone();
+    grant_of(conn, &realm_id, key)
+}
+
+fn grant_of(conn: &mut DbConnection, realm_id: &str, key: ApiKey) -> Result<Option<KeyGrant>, ApiKeyError> {
     let Some(owner) = db::users::find(conn, realm_id, &key.user_id)?.filter(|u| u.enabled) else {
         return Ok(None);
     };

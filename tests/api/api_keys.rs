@@ -1016,3 +1016,103 @@ async fn api_keys_tokens_act_with_the_keys_role_in_the_admin_api_and_stop_with_t
     let resp = call(&app, Some(&full_access), Method::GET, &keys_path("ka"), None).await;
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_are_accepted_as_psk_bearer_and_basic_credentials() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let (_, alice) = realm_with_owner(&app, "psk").await;
+    crate::isolation::grant_realm_admin(&app, "psk", &alice).await;
+    let ops = create_role(&app, "psk", "ops").await;
+    grant_role(&app, "psk", &alice, &ops, "ops", Method::POST).await;
+    app.create_realm("other").await;
+    let token = app.password_token("psk", "admin-cli", "alice", "alice-password").await;
+    let (id, secret) = new_key(&app, &token, "psk", json!({})).await;
+    let (limited, limited_secret) = new_key(&app, &token, "psk", json!({ "roleId": "ops" })).await;
+    let users = app.url("/admin/realms/psk/users");
+    let basic = |id: &str, secret: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        )
+    };
+    let status = |req: reqwest::RequestBuilder| async move { req.send().await.expect("request").status().as_u16() };
+
+    // Each way of presenting the key, in the admin API.
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization-PSK", &secret)).await,
+        200
+    );
+    assert_eq!(status(app.http.get(&users).bearer_auth(&secret)).await, 200);
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization", basic(&id, &secret))).await,
+        200
+    );
+    // Wrong pairs, and a key limited to a role without admin rights.
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization-PSK", "nx_live_nope")).await,
+        401
+    );
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization", basic(&limited, &secret))).await,
+        401
+    );
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization-PSK", &limited_secret)).await,
+        403
+    );
+    // A key of realm psk is nobody in realm other.
+    let other_keys = app.url(&keys_path("other"));
+    assert_eq!(
+        status(app.http.get(&other_keys).header("Authorization-PSK", &secret)).await,
+        401
+    );
+
+    // The API-key API: a key may list its owner's keys, not create any.
+    let own_keys = app.url(&keys_path("psk"));
+    let resp = app
+        .http
+        .get(&own_keys)
+        .header("Authorization-PSK", &secret)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(resp.status(), 200);
+    let listed: Value = resp.json().await.expect("json");
+    assert_eq!(listed.as_array().expect("list").len(), 2);
+    assert!(!listed.to_string().contains(&secret), "never the secret");
+    let resp = app
+        .http
+        .post(&own_keys)
+        .header("Authorization-PSK", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(resp.status(), 403);
+
+    // Expired and deleted keys stop at once.
+    app.clock.advance(366 * 24 * 3600);
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization-PSK", &secret)).await,
+        401
+    );
+    app.clock.advance(-(366 * 24 * 3600));
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization-PSK", &secret)).await,
+        200
+    );
+    let resp = call(
+        &app,
+        Some(&token),
+        Method::DELETE,
+        &format!("{}/{id}", keys_path("psk")),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        status(app.http.get(&users).header("Authorization-PSK", &secret)).await,
+        401
+    );
+}

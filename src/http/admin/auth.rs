@@ -10,6 +10,18 @@ use crate::service::authz::AdminPrincipal;
 use crate::state::AppState;
 
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPrincipal, AppError> {
+    // An API key acts as its owner, with at most the key's role.
+    if let Some(presented) = crate::http::key_auth::presented_key(req) {
+        let (realm, grant) = crate::http::key_auth::key_grant(state, presented)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::Unauthorized)?;
+        return Ok(AdminPrincipal {
+            realm_name: realm.name,
+            user: grant.owner,
+            roles: grant.roles,
+        });
+    }
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = bearer_token(header).ok_or(AppError::Unauthorized)?;
     let verified = verify_access_token(&state.realms, token, state.now())

@@ -25,6 +25,15 @@ pub fn delete(conn: &mut DbConnection, realm_id: &str) -> QueryResult<usize> {
     diesel::delete(realms::table.find(realm_id)).execute(conn)
 }
 
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Realm>> {
+    realms::table
+        .filter(realms::id.eq(id))
+        .select(RealmRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Realm::from))
+}
+
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Realm>> {
     realms::table
         .filter(realms::name.eq(name))
