@@ -31,6 +31,8 @@ use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::sessions;
 use crate::state::AppState;
 
+use super::protocol::method_not_allowed;
+
 const OIDC: &str = "/realms/{realm}/protocol/openid-connect";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -85,17 +87,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(session_iframes::third_party_cookies_step2))
             .default_service(web::to(method_not_allowed("GET"))),
     );
-}
-
-/// 405 with `Allow`, in the protocol's JSON error shape.
-fn method_not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
-    move || {
-        std::future::ready(
-            HttpResponse::MethodNotAllowed()
-                .insert_header(("Allow", allow))
-                .json(json!({ "error": "invalid_request", "error_description": "HTTP 405 Method Not Allowed" })),
-        )
-    }
 }
 
 fn authorization(req: &HttpRequest) -> Option<&str> {

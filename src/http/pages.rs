@@ -97,15 +97,12 @@ async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmRuntime>, H
     }
 }
 
-fn cookie_path(realm: &RealmRuntime) -> String {
-    format!("/realms/{}/", realm.realm.name)
-}
-
+/// An HttpOnly, SameSite=Lax cookie on the realm's path (the SSO and browser cookies).
 fn cookie<'c>(state: &AppState, realm: &RealmRuntime, name: &'c str, value: String) -> Cookie<'c> {
     Cookie::build(name, value)
-        .path(cookie_path(realm))
+        .path(super::cookies::realm_path(&realm.realm.name))
         .http_only(true)
-        .secure(state.public_url.starts_with("https://"))
+        .secure(super::cookies::secure(&state.public_url))
         .same_site(SameSite::Lax)
         .finish()
 }

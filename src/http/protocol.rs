@@ -38,8 +38,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// 405 with `Allow` for a known protocol path used with another method (not the app's 404).
-fn method_not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+/// 405 with `Allow` for a known protocol path used with another method (not the app's 404), in
+/// the protocol's JSON error shape.
+pub(crate) fn method_not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
     move || {
         std::future::ready(
             HttpResponse::MethodNotAllowed()
