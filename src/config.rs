@@ -101,6 +101,11 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "NEXUS_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` is believed;
+    /// from any other peer the connection's address is the client's.
+    #[arg(long, env = "NEXUS_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -137,6 +142,7 @@ impl Settings {
             log_format: "text".to_owned(),
             key_pool_size: 0,
             workers: None,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -131,6 +131,7 @@ impl Application {
             ),
             public_url,
             metrics: Metrics::new(),
+            trusted_proxies: settings.trusted_proxies.clone().into(),
         });
 
         let app_state = state.clone();

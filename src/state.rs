@@ -22,6 +22,8 @@ pub struct AppState {
     /// Base URL without a trailing slash; issuers are `{public_url}/realms/{name}`.
     pub public_url: String,
     pub metrics: Metrics,
+    /// Peers whose `X-Forwarded-For` names the client (`NEXUS_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl AppState {

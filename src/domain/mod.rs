@@ -31,6 +31,28 @@ pub struct Realm {
     pub created_at: i64,
 }
 
+impl Realm {
+    /// A boolean realm setting (Keycloak imports carry both `true` and `"true"`).
+    pub fn setting_bool(&self, name: &str) -> Option<bool> {
+        match self.attributes.get(name)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A whole-number realm setting in `min..=max` (numbers and numeric strings); anything else
+    /// reads as unset, so a bad value falls back to the default rather than failing requests.
+    pub fn setting_int(&self, name: &str, min: i64, max: i64) -> Option<i64> {
+        let n = match self.attributes.get(name)? {
+            Value::Number(n) => n.as_i64()?,
+            Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        (min..=max).contains(&n).then_some(n)
+    }
+}
+
 pub const DEFAULT_ACCESS_TOKEN_LIFESPAN: i64 = 3600;
 pub const DEFAULT_SSO_SESSION_IDLE: i64 = 30 * 60;
 pub const DEFAULT_SSO_SESSION_MAX: i64 = 10 * 60 * 60;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod body;
+pub mod client_address;
 pub mod cookies;
 pub mod cors;
 pub mod key_auth;

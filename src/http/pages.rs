@@ -400,7 +400,7 @@ async fn login_action(
     let attempt = LoginAttempt {
         username,
         password: form.get("password").unwrap_or(""),
-        ip: req.peer_addr().map(|a| a.ip()),
+        ip: super::client_address::client_ip(&req, &state),
     };
     let user = match verify_password_login(&state, &realm, &attempt).await {
         Ok(user) => user,

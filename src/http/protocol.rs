@@ -151,6 +151,6 @@ async fn token_inner(
     })?;
     let params = FormParams::parse(&bytes)?;
     let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = super::client_address::client_ip(req, state);
     grants::token(state, realm, &params, authorization, ip).await
 }

@@ -70,37 +70,26 @@ impl Default for BruteForceSettings {
     }
 }
 
-fn attr_bool(realm: &Realm, name: &str) -> Option<bool> {
-    match realm.attributes.get(name)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A whole number in `min..=max` (numbers and numeric strings, as Keycloak imports carry both).
-fn attr_int(realm: &Realm, name: &str, min: i64, max: i64) -> Option<i64> {
-    let n = match realm.attributes.get(name)? {
-        Value::Number(n) => n.as_i64()?,
-        Value::String(s) => s.trim().parse().ok()?,
-        _ => return None,
-    };
-    (min..=max).contains(&n).then_some(n)
-}
-
 impl BruteForceSettings {
     pub fn of(realm: &Realm) -> Self {
         let d = Self::default();
         const YEAR: i64 = 365 * 24 * 3600;
         Self {
-            protected: attr_bool(realm, "bruteForceProtected").unwrap_or(d.protected),
-            permanent_lockout: attr_bool(realm, "permanentLockout").unwrap_or(d.permanent_lockout),
-            max_temporary_lockouts: attr_int(realm, "maxTemporaryLockouts", 0, 1_000_000)
+            protected: realm.setting_bool("bruteForceProtected").unwrap_or(d.protected),
+            permanent_lockout: realm.setting_bool("permanentLockout").unwrap_or(d.permanent_lockout),
+            max_temporary_lockouts: realm
+                .setting_int("maxTemporaryLockouts", 0, 1_000_000)
                 .unwrap_or(d.max_temporary_lockouts),
-            failure_factor: attr_int(realm, "failureFactor", 1, 1_000_000).unwrap_or(d.failure_factor),
-            wait_increment: attr_int(realm, "waitIncrementSeconds", 1, YEAR).unwrap_or(d.wait_increment),
-            max_wait: attr_int(realm, "maxFailureWaitSeconds", 1, YEAR).unwrap_or(d.max_wait),
-            max_delta: attr_int(realm, "maxDeltaTimeSeconds", 1, YEAR).unwrap_or(d.max_delta),
+            failure_factor: realm
+                .setting_int("failureFactor", 1, 1_000_000)
+                .unwrap_or(d.failure_factor),
+            wait_increment: realm
+                .setting_int("waitIncrementSeconds", 1, YEAR)
+                .unwrap_or(d.wait_increment),
+            max_wait: realm
+                .setting_int("maxFailureWaitSeconds", 1, YEAR)
+                .unwrap_or(d.max_wait),
+            max_delta: realm.setting_int("maxDeltaTimeSeconds", 1, YEAR).unwrap_or(d.max_delta),
         }
     }
 
