@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route and status, latency, tokens issued by grant and realm.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -8,6 +8,8 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub tokens_issued: IntCounterVec,
+    /// Events not stored because the writer's queue was full.
+    pub events_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -33,10 +35,16 @@ impl Metrics {
             &["grant_type", "realm"],
         )
         .expect("valid metric");
+        let events_dropped = IntCounter::new(
+            "nexus_events_dropped_total",
+            "Events dropped because the event writer's queue was full",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(tokens_issued.clone()),
+            Box::new(events_dropped.clone()),
         ] {
             registry.register(collector).expect("metric registered once");
         }
@@ -45,6 +53,7 @@ impl Metrics {
             requests,
             latency,
             tokens_issued,
+            events_dropped,
         }
     }
 

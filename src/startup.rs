@@ -119,6 +119,8 @@ impl Application {
             public_url.clone(),
         ));
         realms.spawn_listener(&ephemeral);
+        let metrics = Metrics::new();
+        let events = crate::service::events::EventSink::start(db.clone(), metrics.events_dropped.clone());
         let state = web::Data::new(AppState {
             db,
             ephemeral,
@@ -130,8 +132,9 @@ impl Application {
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             ),
             public_url,
-            metrics: Metrics::new(),
+            metrics,
             trusted_proxies: settings.trusted_proxies.clone().into(),
+            events,
         });
 
         let app_state = state.clone();
@@ -146,6 +149,7 @@ impl Application {
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         crate::error::AppError::bad_request(format!("Invalid path: {err}")).into()
                     }))
+                    .wrap(from_fn(crate::http::iso_dates::rewrite))
                     .wrap(from_fn(crate::http::middleware::observe))
                     .configure(crate::http::routes)
                     .default_service(web::to(not_found))

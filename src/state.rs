@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Peers whose `X-Forwarded-For` names the client (`NEXUS_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// Events go here and are stored off the request path.
+    pub events: crate::service::events::EventSink,
 }
 
 impl AppState {

@@ -10,8 +10,15 @@
 //!   phone`), which only release claims about the owner. Anything else (`write:…`, `admin:all`,
 //!   `offline_access`, …) is refused.
 //! - A key expires one year after creation unless told otherwise, and never in the past.
+//! - Rotation (seed 002) gives a key a new secret while the old one keeps working for a grace
+//!   period (a realm setting, 24 hours by default); regeneration (seed 001) ends the old one at once.
+//! - A key may be limited to client addresses in CIDR ranges (seed 002); an empty list allows all.
+//! - A realm accepts keys of the environments it lists (`apiKeyEnvironments`, both by default).
 
 use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 /// Seconds a key lives when the request names no expiry: one year.
 pub const DEFAULT_KEY_LIFETIME: i64 = 365 * 24 * 60 * 60;
@@ -21,6 +28,10 @@ pub const DISPLAY_PREFIX_LEN: usize = 12;
 pub const MIN_SUPPLIED_SECRET_LEN: usize = 32;
 /// Maximum length of a key id.
 pub const MAX_ID_LEN: usize = 64;
+/// Seconds a rotated key's old secret keeps working unless the realm says otherwise.
+pub const DEFAULT_ROTATION_GRACE: i64 = 24 * 60 * 60;
+/// At most this many ranges in a key's allowlist.
+pub const MAX_ALLOWED_RANGES: usize = 64;
 /// Identity scopes a publishable key may hold besides `read:*`.
 pub const PUBLISHABLE_IDENTITY_SCOPES: [&str; 5] = ["openid", "profile", "email", "address", "phone"];
 
@@ -91,6 +102,12 @@ pub struct ApiKey {
     pub modified_by: String,
     pub expires_at: i64,
     pub revoked: bool,
+    /// Until when the secret before the last rotation still works.
+    pub previous_secret_until: Option<i64>,
+    /// Client addresses the key may be used from; empty = anywhere.
+    pub allowed_ips: Vec<IpNet>,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
 }
 
 impl ApiKey {
@@ -98,6 +115,62 @@ impl ApiKey {
     pub fn usable(&self, now: i64) -> bool {
         !self.revoked && now < self.expires_at
     }
+
+    /// Whether a request from `address` may use the key. An unknown address passes only when the
+    /// key has no allowlist.
+    pub fn allows_address(&self, address: Option<IpAddr>) -> bool {
+        if self.allowed_ips.is_empty() {
+            return true;
+        }
+        address.is_some_and(|ip| self.allowed_ips.iter().any(|net| net.contains(&canonical(ip))))
+    }
+}
+
+/// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) is matched as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Parses an allowlist: CIDR ranges or single addresses (a host range). Duplicates are kept once.
+pub fn parse_allowed_ips(entries: &[String]) -> Result<Vec<IpNet>, KeyRuleError> {
+    if entries.len() > MAX_ALLOWED_RANGES {
+        return Err(KeyRuleError::TooManyRanges);
+    }
+    let mut ranges: Vec<IpNet> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let entry = entry.trim();
+        let range = entry
+            .parse::<IpNet>()
+            .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+            .map_err(|_| KeyRuleError::InvalidRange(entry.chars().take(64).collect()))?
+            .trunc();
+        if !ranges.contains(&range) {
+            ranges.push(range);
+        }
+    }
+    Ok(ranges)
+}
+
+/// The environments a realm accepts keys of: the setting `apiKeyEnvironments` (a list, or a
+/// space/comma-separated string, of `live` and `test`); both when unset. Unknown names are ignored.
+pub fn accepted_environments(setting: Option<&serde_json::Value>) -> Vec<Environment> {
+    use serde_json::Value;
+    let names: Vec<String> = match setting {
+        None | Some(Value::Null) => return vec![Environment::Live, Environment::Test],
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::String(s)) => s.split([' ', ',']).map(str::to_owned).collect(),
+        Some(_) => Vec::new(),
+    };
+    let mut accepted = Vec::new();
+    for env in names.iter().filter_map(|n| Environment::parse(n.trim())) {
+        if !accepted.contains(&env) {
+            accepted.push(env);
+        }
+    }
+    accepted
 }
 
 /// A broken rule of this module.
@@ -109,6 +182,9 @@ pub enum KeyRuleError {
     NotReadOnly(String),
     ExpiryNotInFuture,
     InvalidExpirationMinutes,
+    InvalidRange(String),
+    TooManyRanges,
+    EnvironmentNotAccepted(Environment),
 }
 
 impl fmt::Display for KeyRuleError {
@@ -127,6 +203,9 @@ impl fmt::Display for KeyRuleError {
             Self::InvalidExpirationMinutes => {
                 write!(f, "expirationMinutes must be a whole number of minutes, at least 1")
             }
+            Self::InvalidRange(r) => write!(f, "allowedIps: `{r}` is not an IP address or CIDR range"),
+            Self::TooManyRanges => write!(f, "allowedIps holds at most {MAX_ALLOWED_RANGES} ranges"),
+            Self::EnvironmentNotAccepted(e) => write!(f, "this realm does not accept {} keys", e.as_str()),
         }
     }
 }
@@ -304,5 +383,58 @@ mod tests {
         assert_eq!(expiry(None, 1000), Ok(1000 + DEFAULT_KEY_LIFETIME));
         assert_eq!(expiry(Some(2000), 1000), Ok(2000));
         assert_eq!(expiry(Some(1000), 1000), Err(KeyRuleError::ExpiryNotInFuture));
+    }
+
+    #[test]
+    fn an_allowlist_admits_only_its_ranges() {
+        let mut key = sample_key();
+        assert!(key.allows_address(None), "no allowlist: anywhere");
+        key.allowed_ips = parse_allowed_ips(&["10.0.0.0/8".into(), "2001:db8::1".into()]).expect("valid ranges");
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("an address"));
+        assert!(key.allows_address(ip("10.1.2.3")));
+        assert!(key.allows_address(ip("::ffff:10.1.2.3")), "IPv4 through an IPv6 socket");
+        assert!(key.allows_address(ip("2001:db8::1")));
+        assert!(!key.allows_address(ip("11.0.0.1")));
+        assert!(!key.allows_address(None), "unknown address with an allowlist");
+        assert_eq!(
+            parse_allowed_ips(&["10.0.0.300".into()]),
+            Err(KeyRuleError::InvalidRange("10.0.0.300".into()))
+        );
+    }
+
+    #[test]
+    fn realms_accept_both_environments_unless_told() {
+        use serde_json::json;
+        assert_eq!(accepted_environments(None), vec![Environment::Live, Environment::Test]);
+        assert_eq!(accepted_environments(Some(&json!(["test"]))), vec![Environment::Test]);
+        assert_eq!(
+            accepted_environments(Some(&json!("live, test live"))),
+            vec![Environment::Live, Environment::Test]
+        );
+        assert_eq!(accepted_environments(Some(&json!([]))), vec![]);
+    }
+
+    fn sample_key() -> ApiKey {
+        ApiKey {
+            realm_id: "r".into(),
+            id: "k".into(),
+            user_id: "u".into(),
+            role_id: None,
+            display_prefix: "nx_live_abcd".into(),
+            kind: KeyKind::Secret,
+            environment: Environment::Live,
+            description: None,
+            permissions: Vec::new(),
+            created_at: 0,
+            modified_at: 0,
+            created_by: "u".into(),
+            modified_by: "u".into(),
+            expires_at: 100,
+            revoked: false,
+            previous_secret_until: None,
+            allowed_ips: Vec::new(),
+            last_used_at: None,
+            last_used_ip: None,
+        }
     }
 }

@@ -134,10 +134,11 @@ pub(crate) async fn authenticate(
     // An API key acts as its owner, with at most the key's role; like a token minted from a key,
     // it may read but not create or change keys.
     if let Some(presented) = crate::http::key_auth::presented_key(req) {
-        let (key_realm, grant) = crate::http::key_auth::key_grant(state, presented)
+        let (key_realm, grant) = crate::http::key_auth::key_grant(state, req, presented, Some(&realm.realm.id))
             .await
             .map_err(|e| AccountError::Internal(e.to_string()))?
             .ok_or(AccountError::Unauthorized)?;
+        // `key_grant` refused keys of other realms; checked again as the rule that matters here.
         if key_realm.id != realm.realm.id {
             return Err(AccountError::Unauthorized);
         }

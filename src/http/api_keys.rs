@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::account::{authenticate, AccountError, AccountUser};
 use super::admin::users::{load_managed_user, load_user};
 use super::admin::{admin_realm, urlencode};
+use super::key_auth::check_key;
 use super::problem::{respond, Problem};
 use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::dates::{format_rfc3339, parse_rfc3339};
@@ -30,15 +31,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(one, web::put().to(update_own))
         .route(one, web::patch().to(update_own))
         .route(one, web::delete().to(delete_own))
-        .route("/realms/{realm}/api/v1/oauth/tokens", web::post().to(key_for_token))
-        .route("/admin/realms/{realm}/users/{user}/api-keys", web::get().to(admin_list))
         .route(
-            "/admin/realms/{realm}/users/{user}/api-keys",
-            web::post().to(admin_create),
+            "/realms/{realm}/api/v1/api-keys/{id}/rotate",
+            web::post().to(rotate_own),
         )
         .route(
-            "/admin/realms/{realm}/users/{user}/api-keys/{id}",
-            web::delete().to(admin_delete),
+            "/realms/{realm}/api/v1/api-keys/{id}/regenerate",
+            web::post().to(regenerate_own),
+        )
+        .route("/realms/{realm}/api/v1/oauth/tokens", web::post().to(key_for_token));
+    let admin_all = "/admin/realms/{realm}/users/{user}/api-keys";
+    let admin_one = "/admin/realms/{realm}/users/{user}/api-keys/{id}";
+    cfg.route(admin_all, web::get().to(admin_list))
+        .route(admin_all, web::post().to(admin_create))
+        .route(admin_one, web::get().to(admin_get))
+        .route(admin_one, web::put().to(admin_update))
+        .route(admin_one, web::delete().to(admin_delete))
+        .route(
+            "/admin/realms/{realm}/users/{user}/api-keys/{id}/rotate",
+            web::post().to(admin_rotate),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{user}/api-keys/{id}/regenerate",
+            web::post().to(admin_regenerate),
         );
 }
 
@@ -62,6 +77,7 @@ impl From<ApiKeyError> for Problem {
             e @ ApiKeyError::RoleNotHeld(_) => Problem::forbidden("role-not-held", e.to_string()),
             e @ (ApiKeyError::DuplicateId(_) | ApiKeyError::DuplicateSecret) => Problem::conflict(e.to_string()),
             ApiKeyError::NotFound => Problem::not_found("no such API key"),
+            e @ ApiKeyError::NotUsable => Problem::conflict(e.to_string()),
             ApiKeyError::Database(e) => Problem::internal(e),
         }
     }
@@ -102,6 +118,10 @@ fn key_json(key: &ApiKey, secret: Option<&str>) -> Value {
         "environment": key.environment.as_str(),
         "displayPrefix": key.display_prefix,
         "revoked": key.revoked,
+        "allowedIps": key.allowed_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "lastUsedAt": key.last_used_at.map(format_rfc3339),
+        "lastUsedIp": key.last_used_ip,
+        "previousSecretExpiresAt": key.previous_secret_until.map(format_rfc3339),
     });
     if let Some(secret) = secret {
         body["secret"] = json!(secret);
@@ -121,13 +141,16 @@ struct CreateBody {
     permissions: Option<String>,
     kind: Option<String>,
     environment: Option<String>,
+    allowed_ips: Option<Vec<String>>,
 }
 
+/// What may change on a key: description, expiry, allowlist (an empty list clears it).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UpdateBody {
     description: Option<String>,
     expires_at: Option<String>,
+    allowed_ips: Option<Vec<String>>,
 }
 
 /// A JSON body (an empty one is `{}`); 400 otherwise.
@@ -147,6 +170,90 @@ fn parse_date(field: &str, value: Option<&str>) -> Result<Option<i64>, Problem> 
     }
 }
 
+fn parse_ranges(entries: Option<&[String]>) -> Result<Option<Vec<ipnet::IpNet>>, Problem> {
+    entries
+        .map(rules::parse_allowed_ips)
+        .transpose()
+        .map_err(|e| Problem::bad_request(e.to_string()))
+}
+
+/// A change to one key, the same for its owner and for an admin.
+enum KeyChange {
+    Update(UpdateBody),
+    Rotate,
+    Regenerate,
+    Delete,
+}
+
+impl KeyChange {
+    /// Checks the request before any database work (400s come before 404s, nothing half-done).
+    fn parse_update(body: &[u8]) -> Result<Self, Problem> {
+        let body: UpdateBody = parse_body(body)?;
+        parse_date("expiresAt", body.expires_at.as_deref())?;
+        parse_ranges(body.allowed_ips.as_deref())?;
+        Ok(Self::Update(body))
+    }
+}
+
+/// Applies `change` to the key `id` of `user_id` inside a write transaction; the key as it is now
+/// (`None` once deleted) and, for a rotation or regeneration, its new secret.
+#[allow(clippy::too_many_arguments)]
+fn apply_change(
+    conn: &mut crate::store::db::DbConnection,
+    master: &crate::crypto::secrets::MasterKey,
+    realm: &crate::domain::Realm,
+    user_id: &str,
+    id: &str,
+    actor: &str,
+    change: KeyChange,
+    now: i64,
+) -> Result<(Option<ApiKey>, Option<String>), ApiKeyError> {
+    match change {
+        KeyChange::Update(body) => {
+            // Both checked by `parse_update`; parsed again here to keep one source of truth.
+            let expires_at = body.expires_at.as_deref().and_then(parse_rfc3339);
+            let ranges = body.allowed_ips.as_deref().map(rules::parse_allowed_ips).transpose()?;
+            let mut key = keys::update(
+                conn,
+                &realm.id,
+                user_id,
+                id,
+                body.description.map(Some),
+                expires_at,
+                actor,
+                now,
+            )?;
+            if let Some(ranges) = ranges {
+                key = keys::set_allowed_ips(conn, &realm.id, user_id, id, &ranges, actor, now)?;
+            }
+            Ok((Some(key), None))
+        }
+        KeyChange::Rotate => {
+            let grace = keys::rotation_grace_seconds(realm);
+            let (key, secret) = keys::rotate(conn, master, &realm.id, user_id, id, actor, now, grace)?;
+            Ok((Some(key), Some(secret)))
+        }
+        KeyChange::Regenerate => {
+            let (key, secret) = keys::regenerate(conn, master, &realm.id, user_id, id, actor, now)?;
+            Ok((Some(key), Some(secret)))
+        }
+        KeyChange::Delete => {
+            keys::delete(conn, &realm.id, user_id, id)?;
+            Ok((None, None))
+        }
+    }
+}
+
+/// The answer to a change: 204 after a delete, else the key (with its new secret, not cached).
+fn changed(key: Option<ApiKey>, secret: Option<String>) -> HttpResponse {
+    match key {
+        None => HttpResponse::NoContent().finish(),
+        Some(key) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(key_json(&key, secret.as_deref())),
+    }
+}
+
 fn new_key_request(body: CreateBody) -> Result<NewApiKey, Problem> {
     let kind = match body.kind.as_deref() {
         None => KeyKind::Secret,
@@ -157,6 +264,7 @@ fn new_key_request(body: CreateBody) -> Result<NewApiKey, Problem> {
         Some(e) => Environment::parse(e).ok_or_else(|| Problem::bad_request("environment must be live or test"))?,
     };
     Ok(NewApiKey {
+        allowed_ips: parse_ranges(body.allowed_ips.as_deref())?.unwrap_or_default(),
         expires_at: parse_date("expiresAt", body.expires_at.as_deref())?,
         id: body.id,
         role: body.role_id,
@@ -255,45 +363,54 @@ async fn get_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(
     respond(&req, result)
 }
 
+/// A change by the key's owner (not with a token minted from a key: see `key_manager`).
+async fn change_own(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    change: Result<KeyChange, Problem>,
+) -> HttpResponse {
+    let result = async {
+        let (realm_name, id) = path.into_inner();
+        let caller = key_manager(&state, &req, &realm_name).await?;
+        let change = change?;
+        let realm = caller.realm.realm.clone();
+        let user_id = caller.user.id.clone();
+        let master = state.master_key.clone();
+        let now = state.now();
+        let (key, secret) = state
+            .db
+            .transaction(move |conn| apply_change(conn, &master, &realm, &user_id, &id, &user_id, change, now))
+            .await?;
+        Ok::<HttpResponse, Problem>(changed(key, secret))
+    }
+    .await;
+    respond(&req, result)
+}
+
 async fn update_own(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let (realm_name, id) = path.into_inner();
-        let caller = key_manager(&state, &req, &realm_name).await?;
-        let body: UpdateBody = parse_body(&body)?;
-        let expires_at = parse_date("expiresAt", body.expires_at.as_deref())?;
-        let description = body.description.map(Some);
-        let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
-        let now = state.now();
-        let key = state
-            .db
-            .transaction(move |conn| {
-                keys::update(conn, &realm_id, &user_id, &id, description, expires_at, &user_id, now)
-            })
-            .await?;
-        Ok::<HttpResponse, Problem>(HttpResponse::Ok().json(key_json(&key, None)))
-    }
-    .await;
-    respond(&req, result)
+    change_own(state, req, path, KeyChange::parse_update(&body)).await
+}
+
+async fn rotate_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+    change_own(state, req, path, Ok(KeyChange::Rotate)).await
+}
+
+async fn regenerate_own(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    change_own(state, req, path, Ok(KeyChange::Regenerate)).await
 }
 
 async fn delete_own(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
-    let result = async {
-        let (realm_name, id) = path.into_inner();
-        let caller = key_manager(&state, &req, &realm_name).await?;
-        let (realm_id, user_id) = (caller.realm.realm.id.clone(), caller.user.id.clone());
-        state
-            .db
-            .transaction(move |conn| keys::delete(conn, &realm_id, &user_id, &id))
-            .await?;
-        Ok::<HttpResponse, Problem>(HttpResponse::NoContent().finish())
-    }
-    .await;
-    respond(&req, result)
+    change_own(state, req, path, Ok(KeyChange::Delete)).await
 }
 
 /// Seed 000's request: a key id and its secret for a token.
@@ -337,14 +454,17 @@ async fn key_for_token(
             serde_json::from_slice(&body).map_err(|e| Problem::bad_request(format!("invalid request: {e}")))?;
         let lifespan = rules::token_lifetime(body.expiration_minutes, realm_token_cap(&realm.realm))
             .map_err(|e| Problem::bad_request(e.to_string()))?;
-        let master = state.master_key.clone();
         let now = state.now();
-        let realm_id = realm.realm.id.clone();
-        let grant = state
-            .db
-            .run(move |conn| keys::grant_for(conn, &master, &realm_id, &body.api_key, &body.api_secret, now))
-            .await?
-            .ok_or_else(|| Problem::unauthorized("invalid API key or secret"))?;
+        let (_, grant) = check_key(
+            &state,
+            &req,
+            body.api_secret,
+            Some(body.api_key),
+            Some(realm.realm.id.clone()),
+            "key_for_token",
+        )
+        .await?
+        .ok_or_else(|| Problem::unauthorized("invalid API key or secret"))?;
         let issued = issue_api_key_token(&realm, &grant, lifespan, now)
             .map_err(|e| Problem::internal(format!("signing an API-key token: {e:?}")))?;
         let wants_text = req
@@ -470,24 +590,87 @@ async fn admin_create(
     admin_respond(&req, result)
 }
 
-async fn admin_delete(
+async fn admin_get(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
     let result = async {
         let (realm_name, user_id, id) = path.into_inner();
-        let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
-        let realm_row = realm.realm.clone();
-        state
+        let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ViewUsers).await?;
+        let realm_id = realm.realm.id.clone();
+        let key = state
             .db
-            .transaction(move |conn| -> Result<(), AdminFailure> {
-                let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
-                Ok(keys::delete(conn, &realm_row.id, &user.id, &id)?)
+            .run(move |conn| -> Result<ApiKey, AdminFailure> {
+                let user = load_user(conn, &realm_id, &user_id)?;
+                Ok(keys::get(conn, &realm_id, &user.id, &id)?)
             })
             .await?;
-        Ok::<HttpResponse, AdminFailure>(HttpResponse::NoContent().finish())
+        Ok::<HttpResponse, AdminFailure>(HttpResponse::Ok().json(key_json(&key, None)))
     }
     .await;
     admin_respond(&req, result)
+}
+
+/// A change by an admin who may manage the owner (never above the admin's own rights).
+async fn admin_change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    change: Result<KeyChange, Problem>,
+) -> HttpResponse {
+    let result = async {
+        let (realm_name, user_id, id) = path.into_inner();
+        let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+        let change = change?;
+        let realm_row = realm.realm.clone();
+        let master = state.master_key.clone();
+        let now = state.now();
+        let (key, secret) = state
+            .db
+            .transaction(move |conn| -> Result<_, AdminFailure> {
+                let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
+                let actor = principal.user.id.clone();
+                Ok(apply_change(
+                    conn, &master, &realm_row, &user.id, &id, &actor, change, now,
+                )?)
+            })
+            .await?;
+        Ok::<HttpResponse, AdminFailure>(changed(key, secret))
+    }
+    .await;
+    admin_respond(&req, result)
+}
+
+async fn admin_update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    admin_change(state, req, path, KeyChange::parse_update(&body)).await
+}
+
+async fn admin_rotate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
+    admin_change(state, req, path, Ok(KeyChange::Rotate)).await
+}
+
+async fn admin_regenerate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
+    admin_change(state, req, path, Ok(KeyChange::Regenerate)).await
+}
+
+async fn admin_delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
+    admin_change(state, req, path, Ok(KeyChange::Delete)).await
 }

@@ -7,11 +7,11 @@ use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use crate::crypto::secrets::constant_time_eq;
+use super::client_address::client_ip;
 use crate::domain::Realm;
-use crate::service::api_keys::{self, KeyGrant};
+use crate::service::api_keys::{self, KeyCheck, KeyGrant, Presented};
+use crate::service::events::{self, Event};
 use crate::state::AppState;
-use crate::store::db;
 
 pub const PSK_HEADER: &str = "Authorization-PSK";
 
@@ -43,34 +43,82 @@ pub fn presented_key(req: &HttpRequest) -> Option<PresentedKey> {
     None
 }
 
-/// The realm and grant of a presented key; `None` for any refused key (unknown, wrong id, revoked,
-/// expired, owner disabled): callers answer all of them alike.
+/// The realm and grant of a presented key; `None` for any refused key (unknown, wrong id, another
+/// realm than `realm_id`, revoked, expired, from an address outside its allowlist, of an
+/// environment the realm refuses, owner disabled): callers answer all of them alike. Every use and
+/// every refusal that can be pinned on a realm is recorded as an event (off the request path).
 pub async fn key_grant(
     state: &AppState,
+    req: &HttpRequest,
     presented: PresentedKey,
+    realm_id: Option<&str>,
 ) -> Result<Option<(Realm, KeyGrant)>, api_keys::ApiKeyError> {
     let (secret, id) = match presented {
         PresentedKey::Secret(secret) => (secret, None),
         PresentedKey::IdAndSecret(id, secret) => (secret, Some(id)),
     };
-    if secret.len() > 512 {
+    check_key(state, req, secret, id, realm_id.map(str::to_owned), "header").await
+}
+
+/// Checks a key id/secret pair or a bare secret and records the outcome (see `key_grant`).
+/// `presented_as` says how the request carried it (event detail `auth_method`).
+pub async fn check_key(
+    state: &AppState,
+    req: &HttpRequest,
+    secret: String,
+    key_id: Option<String>,
+    realm_id: Option<String>,
+    presented_as: &'static str,
+) -> Result<Option<(Realm, KeyGrant)>, api_keys::ApiKeyError> {
+    if secret.len() > 512 || key_id.as_ref().is_some_and(|id| id.len() > 512) {
         return Ok(None);
     }
     let master = state.master_key.clone();
     let now = state.now();
-    state
+    let address = client_ip(req, state);
+    let check = state
         .db
-        .run(move |conn| -> Result<_, api_keys::ApiKeyError> {
-            let Some(grant) = api_keys::grant_for_secret(conn, &master, &secret, now)? else {
-                return Ok(None);
+        .run(move |conn| {
+            let presented = Presented {
+                secret: &secret,
+                key_id: key_id.as_deref(),
+                realm_id: realm_id.as_deref(),
+                address,
             };
-            if let Some(id) = &id {
-                if !constant_time_eq(id.as_bytes(), grant.key.id.as_bytes()) {
-                    return Ok(None);
-                }
-            }
-            let realm = db::realms::find(conn, &grant.key.realm_id)?;
-            Ok(realm.filter(|r| r.enabled).map(|r| (r, grant)))
+            api_keys::check_presented(conn, &master, presented, now)
         })
-        .await
+        .await?;
+    let record = |realm_id: String, event_type: &'static str| {
+        let mut event = Event::new(realm_id, event_type, state.clock.now_millis());
+        event.ip_address = address.map(|ip| ip.to_string());
+        event.details.insert("auth_method".into(), presented_as.into());
+        event
+            .details
+            .insert("request".into(), format!("{} {}", req.method(), req.path()));
+        event
+    };
+    match check {
+        KeyCheck::Granted { realm, grant } => {
+            let mut event = record(realm.id.clone(), events::API_KEY_USED);
+            event.user_id = Some(grant.owner.id.clone());
+            event
+                .details
+                .insert(events::DETAIL_API_KEY_ID.into(), grant.key.id.clone());
+            state.events.record(event);
+            Ok(Some((realm, *grant)))
+        }
+        KeyCheck::Refused(api_keys::Refused { refusal, realm_id, key }) => {
+            if let Some(realm_id) = realm_id {
+                let mut event = record(realm_id, events::API_KEY_REFUSED);
+                event.error = Some(refusal.as_str().to_owned());
+                if let Some((key_id, owner_id)) = key {
+                    event.user_id = Some(owner_id);
+                    event.details.insert(events::DETAIL_API_KEY_ID.into(), key_id);
+                }
+                state.events.record(event);
+            }
+            tracing::info!(refusal = refusal.as_str(), "API key refused");
+            Ok(None)
+        }
+    }
 }

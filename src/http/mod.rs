@@ -7,6 +7,7 @@ pub mod body;
 pub mod client_address;
 pub mod cookies;
 pub mod cors;
+pub mod iso_dates;
 pub mod key_auth;
 pub mod middleware;
 pub mod oidc_endpoints;

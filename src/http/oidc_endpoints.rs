@@ -174,6 +174,20 @@ async fn userinfo(
         Err(resp) => return resp,
     };
     let origin = cors::request_origin(req.headers()).map(str::to_owned);
+    // An API key presented itself (issue 4): the owner's claims, as far as the key's permissions
+    // release them. No client, so no CORS grant.
+    if let Some(presented) = super::key_auth::presented_key(&req) {
+        return match super::key_auth::key_grant(&state, &req, presented, Some(&realm.realm.id)).await {
+            Ok(Some((_, grant))) => {
+                userinfo_response(&grant.owner, &scopes_of_key(&grant.key.permissions), &CorsGrant::Deny)
+            }
+            Ok(None) => bearer_challenge(&realm, Some(("invalid_token", "API key refused"))),
+            Err(e) => {
+                tracing::error!(error = %e, "checking an API key at userinfo failed");
+                oauth_error(&OAuthError::ServerError, &CorsGrant::Deny)
+            }
+        };
+    }
     let header_token = bearer_token(authorization(&req)).map(str::to_owned);
     let mut form_token = None;
     if req.method() == Method::POST && body::media_type(&req).as_deref() == Some("application/x-www-form-urlencoded") {
@@ -206,14 +220,35 @@ async fn userinfo(
         }
         Err(e) => return oauth_error(&e, &CorsGrant::Deny),
     };
-    let granted = scopes_of_token(&active.client, claim_str(&active.claims, "scope").unwrap_or_default());
+    let scope = claim_str(&active.claims, "scope").unwrap_or_default();
+    match &active.client {
+        Some(client) => {
+            let grant = cors::grant_for(Some(&client.client), origin.as_deref());
+            userinfo_response(&active.user, &scopes_of_token(client, scope), &grant)
+        }
+        // Minted from an API key: its permissions, checked when the token was minted.
+        None => {
+            let permissions: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
+            userinfo_response(&active.user, &scopes_of_key(&permissions), &CorsGrant::Deny)
+        }
+    }
+}
+
+fn userinfo_response(user: &crate::domain::User, granted: &GrantedScopes, grant: &CorsGrant) -> HttpResponse {
     let mut claims = Map::new();
-    claims.insert("sub".into(), json!(active.user.id));
-    add_profile_claims(&mut claims, &active.user, &granted);
-    let grant = cors::grant_for(Some(&active.client.client), origin.as_deref());
+    claims.insert("sub".into(), json!(user.id));
+    add_profile_claims(&mut claims, user, granted);
     let mut response = HttpResponse::Ok().json(Value::Object(claims));
     no_store(&mut response);
-    with_cors(response, &grant)
+    with_cors(response, grant)
+}
+
+/// An API key's permissions as granted scopes (they are realm scope names).
+fn scopes_of_key(permissions: &[String]) -> GrantedScopes {
+    GrantedScopes {
+        names: permissions.iter().cloned().collect(),
+        scope_param: permissions.join(" "),
+    }
 }
 
 /// The scopes behind a token's `scope` claim, as the client's scopes stand now (a scope since

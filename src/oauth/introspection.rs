@@ -31,7 +31,9 @@ pub enum TokenState<T> {
 
 pub struct ActiveAccessToken {
     pub claims: Map<String, Value>,
-    pub client: Arc<ClientRuntime>,
+    /// The client it was issued to (`azp`); `None` for a token minted from an API key, which has
+    /// no client and lives only as long as its key.
+    pub client: Option<Arc<ClientRuntime>>,
     pub user: User,
 }
 
@@ -84,15 +86,34 @@ pub async fn check_access_token(
     if iat < realm.realm.not_before {
         return Ok(Inactive("Token is not active"));
     }
-    let (Some(azp), Some(sub)) = (claim_str(&claims, "azp"), claim_str(&claims, "sub")) else {
+    let Some(sub) = claim_str(&claims, "sub") else {
         return Ok(Inactive("Token verification failed"));
     };
-    let Some(client) = state.realms.client(realm, azp).await.map_err(server_error)? else {
-        return Ok(Inactive("Client not found"));
+    let client = match (claim_str(&claims, "azp"), claim_str(&claims, "api_key_id")) {
+        (Some(azp), _) => {
+            let Some(client) = state.realms.client(realm, azp).await.map_err(server_error)? else {
+                return Ok(Inactive("Client not found"));
+            };
+            if !client.client.enabled {
+                return Ok(Inactive("Client disabled"));
+            }
+            Some(client)
+        }
+        (None, Some(key_id)) => {
+            let (realm_id, key_id) = (realm.realm.id.clone(), key_id.to_owned());
+            let usable = state
+                .db
+                .run(move |conn| crate::service::api_keys::key_is_usable(conn, &realm_id, &key_id, now))
+                .await
+                .map_err(server_error)?;
+            if !usable {
+                return Ok(Inactive("API key revoked or expired"));
+            }
+            None
+        }
+        (None, None) => return Ok(Inactive("Token verification failed")),
     };
-    if !client.client.enabled {
-        return Ok(Inactive("Client disabled"));
-    }
+    let azp = client.as_ref().map(|c| c.client.client_id.as_str()).unwrap_or_default();
     if !sessions::access_token_is_live(state, &realm.realm, &claims)
         .await
         .map_err(server_error)?
@@ -198,7 +219,9 @@ pub async fn introspect(state: &AppState, realm: &RealmRuntime, token: &str) -> 
                     .map(str::to_owned)
                     .unwrap_or_else(|| active.user.username.clone());
                 let mut body = active.claims;
-                body.insert("client_id".into(), json!(active.client.client.client_id));
+                if let Some(client) = &active.client {
+                    body.insert("client_id".into(), json!(client.client.client_id));
+                }
                 body.insert("username".into(), json!(username));
                 body.insert("token_type".into(), json!("Bearer"));
                 body.insert("active".into(), json!(true));

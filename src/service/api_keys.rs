@@ -5,8 +5,11 @@
 use crate::crypto::secrets::{self, MasterKey};
 use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::roles::EffectiveRoles;
-use crate::domain::User;
+use crate::domain::{Realm, User};
+use std::net::IpAddr;
+
 use crate::store::db::{self, api_keys::ApiKeyRow, DbConnection, DbError};
+use ipnet::IpNet;
 
 /// What a caller asks for; every field optional as in the API.
 #[derive(Clone, Debug)]
@@ -21,6 +24,8 @@ pub struct NewApiKey {
     pub permissions: Option<String>,
     pub kind: KeyKind,
     pub environment: Environment,
+    /// Client addresses the key may be used from; empty = anywhere.
+    pub allowed_ips: Vec<IpNet>,
 }
 
 impl Default for NewApiKey {
@@ -34,6 +39,7 @@ impl Default for NewApiKey {
             permissions: None,
             kind: KeyKind::Secret,
             environment: Environment::Live,
+            allowed_ips: Vec::new(),
         }
     }
 }
@@ -52,6 +58,8 @@ pub enum ApiKeyError {
     DuplicateSecret,
     #[error("no such API key")]
     NotFound,
+    #[error("the API key is revoked or expired")]
+    NotUsable,
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -104,6 +112,8 @@ pub fn create(
         }
         None => rules::generated_secret(request.kind, request.environment, &secrets::generate_secret()),
     };
+    let realm = db::realms::find(conn, realm_id)?.ok_or(ApiKeyError::NotFound)?;
+    check_environment(&realm, request.environment)?;
     let expires_at = rules::expiry(request.expires_at, now)?;
     let permissions = rules::parse_permissions(request.permissions.as_deref());
     rules::check_permissions_for_kind(request.kind, &permissions)?;
@@ -135,6 +145,10 @@ pub fn create(
         modified_by: actor_id.to_owned(),
         expires_at,
         revoked: false,
+        previous_secret_until: None,
+        allowed_ips: request.allowed_ips,
+        last_used_at: None,
+        last_used_ip: None,
     };
     let row = ApiKeyRow::new(&key, master_key.keyed_hash(secret.as_bytes()));
     match db::api_keys::insert(conn, &row) {
@@ -182,6 +196,113 @@ pub fn update(
     get(conn, realm_id, user_id, id)
 }
 
+/// Seconds a rotated key's old secret keeps working in this realm (`apiKeyRotationGraceSeconds`,
+/// 0 to a year; 24 hours when unset).
+pub fn rotation_grace_seconds(realm: &Realm) -> i64 {
+    realm
+        .setting_int("apiKeyRotationGraceSeconds", 0, rules::DEFAULT_KEY_LIFETIME)
+        .unwrap_or(rules::DEFAULT_ROTATION_GRACE)
+}
+
+/// Refuses a key environment the realm does not accept (`apiKeyEnvironments`).
+pub fn check_environment(realm: &Realm, environment: Environment) -> Result<(), ApiKeyError> {
+    if rules::accepted_environments(realm.attributes.get("apiKeyEnvironments")).contains(&environment) {
+        Ok(())
+    } else {
+        Err(KeyRuleError::EnvironmentNotAccepted(environment).into())
+    }
+}
+
+/// Gives a key of `user_id` a new secret (of the key's kind and environment); the old secret keeps
+/// working for `grace_seconds` (seed 002's rotation). A rotation during another's grace period
+/// ends the older secret at once: a key has at most two working secrets. Call in a write
+/// transaction; the new secret is in the answer and never again.
+#[allow(clippy::too_many_arguments)]
+pub fn rotate(
+    conn: &mut DbConnection,
+    master_key: &MasterKey,
+    realm_id: &str,
+    user_id: &str,
+    id: &str,
+    actor_id: &str,
+    now: i64,
+    grace_seconds: i64,
+) -> Result<(ApiKey, String), ApiKeyError> {
+    replace_secret(
+        conn,
+        master_key,
+        realm_id,
+        user_id,
+        id,
+        actor_id,
+        now,
+        Some(grace_seconds.max(0)),
+    )
+}
+
+/// Gives a key of `user_id` a new secret and ends the old one at once (seed 001's regeneration).
+pub fn regenerate(
+    conn: &mut DbConnection,
+    master_key: &MasterKey,
+    realm_id: &str,
+    user_id: &str,
+    id: &str,
+    actor_id: &str,
+    now: i64,
+) -> Result<(ApiKey, String), ApiKeyError> {
+    replace_secret(conn, master_key, realm_id, user_id, id, actor_id, now, None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replace_secret(
+    conn: &mut DbConnection,
+    master_key: &MasterKey,
+    realm_id: &str,
+    user_id: &str,
+    id: &str,
+    actor_id: &str,
+    now: i64,
+    grace_seconds: Option<i64>,
+) -> Result<(ApiKey, String), ApiKeyError> {
+    let key = get(conn, realm_id, user_id, id)?;
+    if !key.usable(now) {
+        return Err(ApiKeyError::NotUsable);
+    }
+    let row = db::api_keys::find(conn, realm_id, id)?.ok_or(ApiKeyError::NotFound)?;
+    let secret = rules::generated_secret(key.kind, key.environment, &secrets::generate_secret());
+    let new_hash = master_key.keyed_hash(secret.as_bytes());
+    let previous = grace_seconds
+        .filter(|grace| *grace > 0)
+        .map(|grace| (row.secret_hash.as_str(), now.saturating_add(grace).min(key.expires_at)));
+    db::api_keys::replace_secret(
+        conn,
+        realm_id,
+        id,
+        &new_hash,
+        &rules::display_prefix(&secret),
+        previous,
+        actor_id,
+        now,
+    )?;
+    Ok((get(conn, realm_id, user_id, id)?, secret))
+}
+
+/// Sets the allowlist of a key of `user_id` (empty = anywhere). Call in a write transaction.
+pub fn set_allowed_ips(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user_id: &str,
+    id: &str,
+    ranges: &[IpNet],
+    actor_id: &str,
+    now: i64,
+) -> Result<ApiKey, ApiKeyError> {
+    get(conn, realm_id, user_id, id)?;
+    let column = db::api_keys::allowed_ips_column(ranges);
+    db::api_keys::set_allowed_ips(conn, realm_id, id, column.as_deref(), actor_id, now)?;
+    get(conn, realm_id, user_id, id)
+}
+
 /// Revokes a key of `user_id` (kept, refused from now on). Call in a write transaction.
 pub fn revoke(
     conn: &mut DbConnection,
@@ -203,46 +324,158 @@ pub fn delete(conn: &mut DbConnection, realm_id: &str, user_id: &str, id: &str) 
     Ok(())
 }
 
-/// The usable key of the realm with this id and secret; `None` for a wrong pair, a key of another
-/// realm, a revoked or an expired key (the caller answers all of them alike). The secret is
-/// compared with the stored keyed hash in constant time, and a missing key costs the same hash.
-pub fn verify(
-    conn: &mut DbConnection,
-    master_key: &MasterKey,
-    realm_id: &str,
-    key_id: &str,
-    secret: &str,
-    now: i64,
-) -> Result<Option<ApiKey>, ApiKeyError> {
-    let Some(row) = db::api_keys::find(conn, realm_id, key_id)? else {
-        let _ = master_key.verify_keyed_hash(secret.as_bytes(), "");
-        return Ok(None);
-    };
-    if !master_key.verify_keyed_hash(secret.as_bytes(), &row.secret_hash) {
-        return Ok(None);
-    }
-    let key = row.into_key();
-    Ok(key.usable(now).then_some(key))
+/// Why a presented key was refused: the `error` of its `API_KEY_REFUSED` event. Callers answer
+/// every refusal alike (401); only the record tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    UnknownSecret,
+    /// The old secret of a rotated key, after its grace period.
+    RotatedSecret,
+    WrongKeyId,
+    OtherRealm,
+    Revoked,
+    Expired,
+    AddressNotAllowed,
+    EnvironmentNotAccepted,
+    RealmDisabled,
+    OwnerDisabled,
 }
 
-/// The usable key of the realm whose secret this is (one indexed lookup by keyed hash), for
-/// `Authorization: Bearer nx_live_…`.
-pub fn verify_secret(
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownSecret => "invalid_secret",
+            Self::RotatedSecret => "rotated_secret",
+            Self::WrongKeyId => "wrong_key_id",
+            Self::OtherRealm => "other_realm",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::AddressNotAllowed => "address_not_allowed",
+            Self::EnvironmentNotAccepted => "environment_not_accepted",
+            Self::RealmDisabled => "realm_disabled",
+            Self::OwnerDisabled => "owner_disabled",
+        }
+    }
+}
+
+/// A key as a request presents it.
+#[derive(Clone, Copy, Debug)]
+pub struct Presented<'a> {
+    pub secret: &'a str,
+    /// The key id, when the caller names it (Basic `id:secret`, key for token).
+    pub key_id: Option<&'a str>,
+    /// The realm the key must belong to, when the endpoint names one.
+    pub realm_id: Option<&'a str>,
+    /// The client's address (for the allowlist).
+    pub address: Option<IpAddr>,
+}
+
+/// A refused key: why, and where to record it.
+#[derive(Debug)]
+pub struct Refused {
+    pub refusal: Refusal,
+    /// The realm to record the refusal in, when known.
+    pub realm_id: Option<String>,
+    /// The key and its owner, when the refusal can be pinned on one.
+    pub key: Option<(String, String)>,
+}
+
+/// The outcome of checking a presented key and loading what it may act as.
+#[derive(Debug)]
+pub enum KeyCheck {
+    Granted { realm: Realm, grant: Box<KeyGrant> },
+    Refused(Refused),
+}
+
+/// Verifies a presented key: one indexed lookup by the keyed hash of its secret (the previous
+/// secret of a rotated key is a second lookup, only when the first finds nothing), then the key's
+/// and its realm's rules. Costs a few indexed reads, never a password hash.
+pub fn verify_presented(
     conn: &mut DbConnection,
     master_key: &MasterKey,
-    realm_id: &str,
-    secret: &str,
+    presented: Presented<'_>,
     now: i64,
-) -> Result<Option<ApiKey>, ApiKeyError> {
-    let hash = master_key.keyed_hash(secret.as_bytes());
-    let Some(row) = db::api_keys::find_by_secret_hash(conn, &hash)? else {
-        return Ok(None);
+) -> Result<Result<(Realm, ApiKey), Refused>, ApiKeyError> {
+    let hash = master_key.keyed_hash(presented.secret.as_bytes());
+    let (row, current) = match db::api_keys::find_by_secret_hash(conn, &hash)? {
+        Some(row) => (Some(row), true),
+        None => (db::api_keys::find_by_previous_secret_hash(conn, &hash)?, false),
     };
-    if row.realm_id != realm_id {
-        return Ok(None);
-    }
+    let Some(row) = row else {
+        // Pin a wrong secret on the key it names, so its owner's record shows the attempt.
+        let named = match (presented.key_id, presented.realm_id) {
+            (Some(id), Some(realm_id)) if rules::validate_id(id).is_ok() => {
+                db::api_keys::find(conn, realm_id, id)?.map(|row| (row.id, row.user_id))
+            }
+            _ => None,
+        };
+        return Ok(Err(Refused {
+            refusal: Refusal::UnknownSecret,
+            realm_id: presented.realm_id.map(str::to_owned),
+            key: named,
+        }));
+    };
+    let in_grace = !current && row.previous_secret_expires_at.is_some_and(|until| now < until);
     let key = row.into_key();
-    Ok(key.usable(now).then_some(key))
+    let refused = |refusal: Refusal| {
+        Ok(Err(Refused {
+            refusal,
+            realm_id: Some(key.realm_id.clone()),
+            key: Some((key.id.clone(), key.user_id.clone())),
+        }))
+    };
+    if !current && !in_grace {
+        return refused(Refusal::RotatedSecret);
+    }
+    if let Some(id) = presented.key_id {
+        if !secrets::constant_time_eq(id.as_bytes(), key.id.as_bytes()) {
+            return refused(Refusal::WrongKeyId);
+        }
+    }
+    if presented.realm_id.is_some_and(|r| r != key.realm_id) {
+        return refused(Refusal::OtherRealm);
+    }
+    if key.revoked {
+        return refused(Refusal::Revoked);
+    }
+    if now >= key.expires_at {
+        return refused(Refusal::Expired);
+    }
+    let Some(realm) = db::realms::find(conn, &key.realm_id)?.filter(|r| r.enabled) else {
+        return refused(Refusal::RealmDisabled);
+    };
+    if check_environment(&realm, key.environment).is_err() {
+        return refused(Refusal::EnvironmentNotAccepted);
+    }
+    if !key.allows_address(presented.address) {
+        return refused(Refusal::AddressNotAllowed);
+    }
+    Ok(Ok((realm, key)))
+}
+
+/// Verifies a presented key (`verify_presented`) and loads its owner and the roles it may use.
+pub fn check_presented(
+    conn: &mut DbConnection,
+    master_key: &MasterKey,
+    presented: Presented<'_>,
+    now: i64,
+) -> Result<KeyCheck, ApiKeyError> {
+    let (realm, key) = match verify_presented(conn, master_key, presented, now)? {
+        Ok(found) => found,
+        Err(refused) => return Ok(KeyCheck::Refused(refused)),
+    };
+    let pinned = (key.id.clone(), key.user_id.clone());
+    match grant_of(conn, &realm.id, key)? {
+        Some(grant) => Ok(KeyCheck::Granted {
+            realm,
+            grant: Box::new(grant),
+        }),
+        None => Ok(KeyCheck::Refused(Refused {
+            refusal: Refusal::OwnerDisabled,
+            realm_id: Some(realm.id.clone()),
+            key: Some(pinned),
+        })),
+    }
 }
 
 /// Whether the key a token was minted from still works (not deleted, revoked or expired): tokens
@@ -259,43 +492,6 @@ pub struct KeyGrant {
     /// The owner's effective roles now; only the key's role (if the owner still holds it) when the
     /// key is limited to one.
     pub roles: EffectiveRoles,
-}
-
-/// Verifies a key id + secret (see `verify`) and loads what its token may carry; `None` when the
-/// key is refused or its owner is gone or disabled.
-pub fn grant_for(
-    conn: &mut DbConnection,
-    master_key: &MasterKey,
-    realm_id: &str,
-    key_id: &str,
-    secret: &str,
-    now: i64,
-) -> Result<Option<KeyGrant>, ApiKeyError> {
-    let Some(key) = verify(conn, master_key, realm_id, key_id, secret, now)? else {
-        return Ok(None);
-    };
-    grant_of(conn, realm_id, key)
-}
-
-/// The grant of a key presented on its own (`Authorization-PSK`, `Bearer nx_…`): found by the keyed
-/// hash of its secret in any realm (one indexed lookup); `None` when unknown, unusable, or its owner
-/// is gone or disabled.
-pub fn grant_for_secret(
-    conn: &mut DbConnection,
-    master_key: &MasterKey,
-    secret: &str,
-    now: i64,
-) -> Result<Option<KeyGrant>, ApiKeyError> {
-    let hash = master_key.keyed_hash(secret.as_bytes());
-    let Some(row) = db::api_keys::find_by_secret_hash(conn, &hash)? else {
-        return Ok(None);
-    };
-    let key = row.into_key();
-    if !key.usable(now) {
-        return Ok(None);
-    }
-    let realm_id = key.realm_id.clone();
-    grant_of(conn, &realm_id, key)
 }
 
 fn grant_of(conn: &mut DbConnection, realm_id: &str, key: ApiKey) -> Result<Option<KeyGrant>, ApiKeyError> {

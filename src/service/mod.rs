@@ -8,6 +8,7 @@ pub mod clients;
 pub mod codes;
 pub mod consent_records;
 pub mod consents;
+pub mod events;
 pub mod keys;
 pub mod login;
 pub mod provisioning;

@@ -12,7 +12,7 @@ use crate::state::AppState;
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPrincipal, AppError> {
     // An API key acts as its owner, with at most the key's role.
     if let Some(presented) = crate::http::key_auth::presented_key(req) {
-        let (realm, grant) = crate::http::key_auth::key_grant(state, presented)
+        let (realm, grant) = crate::http::key_auth::key_grant(state, req, presented, None)
             .await
             .map_err(AppError::internal)?
             .ok_or(AppError::Unauthorized)?;

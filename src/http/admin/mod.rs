@@ -5,6 +5,7 @@ pub mod attack_detection;
 pub mod auth;
 pub mod clients;
 pub mod consents;
+pub mod events;
 pub mod groups;
 pub mod realms;
 pub mod repr;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     sessions::routes(cfg);
     attack_detection::routes(cfg);
     consents::routes(cfg);
+    events::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.

@@ -4,6 +4,8 @@ use diesel::prelude::*;
 
 use super::schema::api_keys;
 use super::DbConnection;
+use ipnet::IpNet;
+
 use crate::domain::api_keys::{ApiKey, Environment, KeyKind};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
@@ -25,6 +27,12 @@ pub struct ApiKeyRow {
     pub modified_by: String,
     pub expires_at: i64,
     pub revoked: bool,
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    /// Space-separated CIDR ranges; `None` = anywhere.
+    pub allowed_ips: Option<String>,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -46,6 +54,11 @@ impl ApiKeyRow {
             modified_by: key.modified_by.clone(),
             expires_at: key.expires_at,
             revoked: key.revoked,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            allowed_ips: allowed_ips_column(&key.allowed_ips),
+            last_used_at: None,
+            last_used_ip: None,
         }
     }
 
@@ -67,8 +80,28 @@ impl ApiKeyRow {
             modified_by: self.modified_by,
             expires_at: self.expires_at,
             revoked: self.revoked,
+            previous_secret_until: self.previous_secret_hash.and(self.previous_secret_expires_at),
+            // Stored ranges were validated on the way in; one that no longer parses is dropped
+            // only if others remain, so a damaged list never turns into "anywhere".
+            allowed_ips: parse_stored_ranges(self.allowed_ips.as_deref()),
+            last_used_at: self.last_used_at,
+            last_used_ip: self.last_used_ip,
         }
     }
+}
+
+pub fn allowed_ips_column(ranges: &[IpNet]) -> Option<String> {
+    (!ranges.is_empty()).then(|| ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
+}
+
+fn parse_stored_ranges(column: Option<&str>) -> Vec<IpNet> {
+    let Some(column) = column else { return Vec::new() };
+    let parsed: Vec<IpNet> = column.split_whitespace().filter_map(|r| r.parse().ok()).collect();
+    if parsed.is_empty() && !column.trim().is_empty() {
+        // Nothing readable: admit no address rather than every address.
+        return vec!["0.0.0.0/32".parse().expect("a constant range")];
+    }
+    parsed
 }
 
 /// Inserts a key; a duplicate id (in the realm) or secret is a unique violation.
@@ -89,10 +122,19 @@ pub fn find(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<Op
         .optional()
 }
 
-/// A key by the keyed hash of its secret (one indexed lookup).
+/// A key by the keyed hash of its current secret (one unique index).
 pub fn find_by_secret_hash(conn: &mut DbConnection, secret_hash: &str) -> QueryResult<Option<ApiKeyRow>> {
     api_keys::table
         .filter(api_keys::secret_hash.eq(secret_hash))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A key by the keyed hash of the secret it had before its last rotation (one unique index).
+pub fn find_by_previous_secret_hash(conn: &mut DbConnection, secret_hash: &str) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table
+        .filter(api_keys::previous_secret_hash.eq(secret_hash))
         .select(ApiKeyRow::as_select())
         .first(conn)
         .optional()
@@ -154,5 +196,69 @@ pub fn delete(conn: &mut DbConnection, realm_id: &str, id: &str) -> QueryResult<
             .filter(api_keys::realm_id.eq(realm_id))
             .filter(api_keys::id.eq(id)),
     )
+    .execute(conn)
+}
+
+/// Gives a key a new secret; the old one keeps working until `previous_until` (rotation) or stops
+/// now (`None`: regeneration). The number of rows changed.
+#[allow(clippy::too_many_arguments)]
+pub fn replace_secret(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    id: &str,
+    new_hash: &str,
+    display_prefix: &str,
+    previous: Option<(&str, i64)>,
+    modified_by: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id)),
+    )
+    .set((
+        api_keys::secret_hash.eq(new_hash),
+        api_keys::display_prefix.eq(display_prefix),
+        api_keys::previous_secret_hash.eq(previous.map(|(hash, _)| hash)),
+        api_keys::previous_secret_expires_at.eq(previous.map(|(_, until)| until)),
+        api_keys::modified_by.eq(modified_by),
+        api_keys::modified_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Sets a key's allowlist (`None` = anywhere).
+pub fn set_allowed_ips(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    id: &str,
+    allowed_ips: Option<&str>,
+    modified_by: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id)),
+    )
+    .set((
+        api_keys::allowed_ips.eq(allowed_ips),
+        api_keys::modified_by.eq(modified_by),
+        api_keys::modified_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Records a use, unless a later one is already recorded (uses are written out of order by the
+/// event queue).
+pub fn record_use(conn: &mut DbConnection, realm_id: &str, id: &str, at: i64, ip: Option<&str>) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.le(at))),
+    )
+    .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ip)))
     .execute(conn)
 }

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod clients;
 pub mod consents;
+pub mod events;
 pub mod keys;
 pub mod models;
 pub mod realms;

@@ -212,6 +212,27 @@ diesel::table! {
         modified_by -> Text,
         expires_at -> BigInt,
         revoked -> Bool,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<BigInt>,
+        allowed_ips -> Nullable<Text>,
+        last_used_at -> Nullable<BigInt>,
+        last_used_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        realm_id -> Text,
+        time -> BigInt,
+        #[sql_name = "type"]
+        event_type -> Text,
+        client_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+        error -> Nullable<Text>,
+        details -> Text,
     }
 }
 
@@ -247,4 +268,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     user_consents,
     api_keys,
+    events,
 );

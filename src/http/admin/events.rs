@@ -1,0 +1,103 @@
+//! `/admin/realms/{realm}/events`: the realm's stored login-type events (API-key uses and
+//! refusals, …), newest first, with Keycloak's filters (`type` repeatable, `client`, `user`,
+//! `ipAddress`, `dateFrom`/`dateTo` as `yyyy-MM-dd` or epoch milliseconds, `first`, `max`), and
+//! `DELETE` to clear them.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::{admin_realm, no_content, Paging};
+use crate::domain::dates::parse_date;
+use crate::error::AppError;
+use crate::service::authz::AdminPermission;
+use crate::state::AppState;
+use crate::store::db::{self, events::EventFilter};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/realms/{realm}/events", web::get().to(list))
+        .route("/admin/realms/{realm}/events", web::delete().to(clear));
+}
+
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// A date bound in milliseconds: a calendar day (its first millisecond, or with `end_of_day` its
+/// last), or a number of epoch milliseconds.
+fn date_bound(name: &str, value: &str, end_of_day: bool) -> Result<i64, AppError> {
+    if let Some(day) = parse_date(value) {
+        let start = day.saturating_mul(1000);
+        return Ok(if end_of_day { start + DAY_MILLIS - 1 } else { start });
+    }
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|ms| *ms >= 0)
+        .ok_or_else(|| AppError::bad_request(format!("Invalid value for '{name}', expected format is yyyy-MM-dd")))
+}
+
+fn filter_of(query: &str) -> Result<EventFilter, AppError> {
+    let mut filter = EventFilter::default();
+    let mut paging = Paging::default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let number = || {
+            value
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_request(format!("Invalid value for '{name}'")))
+        };
+        match name.as_ref() {
+            "type" => filter.types.push(value.into_owned()),
+            "client" => filter.client_id = Some(value.into_owned()),
+            "user" => filter.user_id = Some(value.into_owned()),
+            "ipAddress" => filter.ip_address = Some(value.into_owned()),
+            "dateFrom" => filter.from = Some(date_bound("dateFrom", &value, false)?),
+            "dateTo" => filter.to = Some(date_bound("dateTo", &value, true)?),
+            "first" => paging.first = Some(number()?),
+            "max" => paging.max = Some(number()?),
+            _ => {}
+        }
+    }
+    filter.first = paging.first();
+    filter.max = paging.max(100);
+    Ok(filter)
+}
+
+async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewEvents).await?;
+    let filter = filter_of(req.query_string())?;
+    let realm_id = realm.realm.id.clone();
+    let rows = state
+        .db
+        .run(move |conn| db::events::list(conn, &realm_id, &filter).map_err(AppError::from))
+        .await?;
+    let body: Vec<Value> = rows
+        .into_iter()
+        .map(|e| {
+            let details: Value = serde_json::from_str(&e.details).unwrap_or_else(|_| json!({}));
+            json!({
+                "time": e.time,
+                "type": e.event_type,
+                "realmId": e.realm_id,
+                "clientId": e.client_id,
+                "userId": e.user_id,
+                "sessionId": e.session_id,
+                "ipAddress": e.ip_address,
+                "error": e.error,
+                "details": details,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn clear(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageEvents).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| db::events::clear(conn, &realm_id).map_err(AppError::from))
+        .await?;
+    Ok(no_content())
+}

@@ -1,0 +1,143 @@
+//! Login-type events (Keycloak's event store: `LOGIN`, `CODE_TO_TOKEN`, `API_KEY_USED`, …),
+//! written off the request's critical path: a request hands its event to a bounded queue and
+//! goes on; one writer task stores what arrives in batches, one transaction per batch. When the
+//! queue is full the event is dropped and counted (`nexus_events_dropped_total`), never the request
+//! failed or slowed. The writer also keeps the API-key usage record (last use time and address),
+//! so a key check costs no database write either.
+
+use std::collections::BTreeMap;
+
+use prometheus::IntCounter;
+use tokio::sync::mpsc;
+
+use crate::store::db::{self, events::EventRow, Db, DbConnection, DbError};
+
+/// Events waiting for the writer; beyond this they are dropped.
+pub const QUEUE_CAPACITY: usize = 10_000;
+/// Events stored per transaction at most.
+const BATCH: usize = 256;
+
+pub const API_KEY_USED: &str = "API_KEY_USED";
+pub const API_KEY_REFUSED: &str = "API_KEY_REFUSED";
+/// The detail naming the key of an `API_KEY_*` event.
+pub const DETAIL_API_KEY_ID: &str = "api_key_id";
+
+/// One event, as Keycloak's `EventRepresentation` has it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub realm_id: String,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    pub event_type: &'static str,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub error: Option<String>,
+    pub details: BTreeMap<String, String>,
+}
+
+impl Event {
+    pub fn new(realm_id: impl Into<String>, event_type: &'static str, time: i64) -> Self {
+        Self {
+            realm_id: realm_id.into(),
+            time,
+            event_type,
+            client_id: None,
+            user_id: None,
+            session_id: None,
+            ip_address: None,
+            error: None,
+            details: BTreeMap::new(),
+        }
+    }
+
+    fn into_row(self) -> EventRow {
+        EventRow {
+            id: super::new_id(),
+            realm_id: self.realm_id,
+            time: self.time,
+            event_type: self.event_type.to_owned(),
+            client_id: self.client_id,
+            user_id: self.user_id,
+            session_id: self.session_id,
+            ip_address: self.ip_address,
+            error: self.error,
+            details: serde_json::to_string(&self.details).unwrap_or_else(|_| "{}".to_owned()),
+        }
+    }
+}
+
+/// Where requests leave their events. Cheap to clone.
+#[derive(Clone)]
+pub struct EventSink {
+    queue: mpsc::Sender<Event>,
+    dropped: IntCounter,
+}
+
+impl EventSink {
+    /// Starts the writer task (call inside the runtime).
+    pub fn start(db: Db, dropped: IntCounter) -> Self {
+        let (queue, incoming) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(write_loop(db, incoming));
+        Self { queue, dropped }
+    }
+
+    /// Queues `event`; never waits. A full queue drops it and counts the drop.
+    pub fn record(&self, event: Event) {
+        if self.queue.try_send(event).is_err() {
+            self.dropped.inc();
+        }
+    }
+}
+
+async fn write_loop(db: Db, mut incoming: mpsc::Receiver<Event>) {
+    while let Some(first) = incoming.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match incoming.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        let retry = batch.clone();
+        let stored = db
+            .transaction(move |conn| -> Result<(), DbError> { store_all(conn, batch) })
+            .await;
+        if let Err(e) = stored {
+            // One bad event (its realm deleted meanwhile) must not take the others with it.
+            tracing::warn!(error = %e, "storing a batch of events failed; storing them one by one");
+            for event in retry {
+                let result = db
+                    .transaction(move |conn| -> Result<(), DbError> { store_all(conn, vec![event]) })
+                    .await;
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "an event could not be stored");
+                }
+            }
+        }
+    }
+}
+
+fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> {
+    // The latest use of each key in this batch updates its usage record once.
+    let mut last_uses: BTreeMap<(String, String), (i64, Option<String>)> = BTreeMap::new();
+    for event in batch {
+        if event.event_type == API_KEY_USED {
+            if let Some(key_id) = event.details.get(DETAIL_API_KEY_ID) {
+                let seconds = event.time.div_euclid(1000);
+                let entry = last_uses
+                    .entry((event.realm_id.clone(), key_id.clone()))
+                    .or_insert((seconds, None));
+                if seconds >= entry.0 {
+                    *entry = (seconds, event.ip_address.clone());
+                }
+            }
+        }
+        db::events::insert(conn, &event.into_row())?;
+    }
+    for ((realm_id, key_id), (at, ip)) in last_uses {
+        db::api_keys::record_use(conn, &realm_id, &key_id, at, ip.as_deref())?;
+    }
+    Ok(())
+}

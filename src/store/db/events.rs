@@ -1,0 +1,76 @@
+//! Login-type events (Keycloak's `EventRepresentation`), newest first when listed.
+
+use diesel::prelude::*;
+
+use super::schema::events;
+use super::DbConnection;
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: String,
+    pub realm_id: String,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    pub event_type: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub error: Option<String>,
+    /// A JSON object of strings.
+    pub details: String,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(events::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Keycloak's filters for `GET /admin/realms/{realm}/events`; every one optional.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub types: Vec<String>,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub ip_address: Option<String>,
+    /// Inclusive bounds, milliseconds.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub first: i64,
+    pub max: i64,
+}
+
+pub fn list(conn: &mut DbConnection, realm_id: &str, filter: &EventFilter) -> QueryResult<Vec<EventRow>> {
+    let mut query = events::table
+        .filter(events::realm_id.eq(realm_id))
+        .select(EventRow::as_select())
+        .into_boxed();
+    if !filter.types.is_empty() {
+        query = query.filter(events::event_type.eq_any(filter.types.clone()));
+    }
+    if let Some(client) = &filter.client_id {
+        query = query.filter(events::client_id.eq(client.clone()));
+    }
+    if let Some(user) = &filter.user_id {
+        query = query.filter(events::user_id.eq(user.clone()));
+    }
+    if let Some(ip) = &filter.ip_address {
+        query = query.filter(events::ip_address.eq(ip.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(events::time.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(events::time.le(to));
+    }
+    query
+        .order((events::time.desc(), events::id.desc()))
+        .offset(filter.first)
+        .limit(filter.max)
+        .load(conn)
+}
+
+/// Removes every event of the realm; the number removed.
+pub fn clear(conn: &mut DbConnection, realm_id: &str) -> QueryResult<usize> {
+    diesel::delete(events::table.filter(events::realm_id.eq(realm_id))).execute(conn)
+}
