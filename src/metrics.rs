@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, latency, tokens issued by grant and realm.
+//! Prometheus metrics: requests by route and status, latency, tokens issued by grant and realm,
+//! requests refused by the rate limits.
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
@@ -8,6 +9,7 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub tokens_issued: IntCounterVec,
+    pub rate_limited: IntCounterVec,
 }
 
 impl Metrics {
@@ -33,10 +35,19 @@ impl Metrics {
             &["grant_type", "realm"],
         )
         .expect("valid metric");
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "nexus_rate_limited_total",
+                "Requests refused with 429 by endpoint, limit (requests or failures) and realm",
+            ),
+            &["endpoint", "reason", "realm"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(tokens_issued.clone()),
+            Box::new(rate_limited.clone()),
         ] {
             registry.register(collector).expect("metric registered once");
         }
@@ -45,6 +56,7 @@ impl Metrics {
             requests,
             latency,
             tokens_issued,
+            rate_limited,
         }
     }
 

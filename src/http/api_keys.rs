@@ -30,7 +30,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(one, web::put().to(update_own))
         .route(one, web::patch().to(update_own))
         .route(one, web::delete().to(delete_own))
-        .route("/realms/{realm}/api/v1/oauth/tokens", web::post().to(key_for_token))
+        .route(
+            "/realms/{realm}/api/v1/oauth/tokens",
+            web::post()
+                .to(key_for_token)
+                .wrap(actix_web::middleware::from_fn(super::rate_limit::key_for_token)),
+        )
         .route("/admin/realms/{realm}/users/{user}/api-keys", web::get().to(admin_list))
         .route(
             "/admin/realms/{realm}/users/{user}/api-keys",
@@ -344,7 +349,10 @@ async fn key_for_token(
             .db
             .run(move |conn| keys::grant_for(conn, &master, &realm_id, &body.api_key, &body.api_secret, now))
             .await?
-            .ok_or_else(|| Problem::unauthorized("invalid API key or secret"))?;
+            .ok_or_else(|| {
+                super::rate_limit::failed(&req);
+                Problem::unauthorized("invalid API key or secret")
+            })?;
         let issued = issue_api_key_token(&realm, &grant, lifespan, now)
             .map_err(|e| Problem::internal(format!("signing an API-key token: {e:?}")))?;
         let wants_text = req

@@ -11,6 +11,7 @@ pub mod consents;
 pub mod keys;
 pub mod login;
 pub mod provisioning;
+pub mod rate_limits;
 pub mod realm_cache;
 pub mod roles;
 pub mod sessions;
