@@ -39,7 +39,12 @@
 #     http://127.0.0.1:9/cb, never called) and the user "bench-user".  The
 #     realm keeps nexus's default brute-force protection: every bench login
 #     uses the right password, so no failure is counted and no lock can
-#     interfere; the lock checks a login makes are part of what is measured
+#     interfere; the lock checks a login makes are part of what is measured.
+#     Its request rate limit is turned off (rateLimitRequestsPerMinute: 0,
+#     set by admin.py setup): wrk hammers from one address, far past the
+#     default 100 requests per minute per address on the token endpoint and
+#     the login form.  The limit's counter read per request (the failure
+#     limit stays on) is part of what is measured
 #   * code and refresh: logs in once through the login page
 #     (admin.py login) for a KEYCLOAK_IDENTITY session cookie; refresh:
 #     before every wrk run, 2 x connections fresh refresh tokens, each of

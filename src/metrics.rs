@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, latency, tokens issued by grant and realm.
+//! Prometheus metrics: requests by route and status, latency, tokens issued by grant and realm,
+//! requests refused by the rate limits.
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
 
@@ -10,6 +11,7 @@ pub struct Metrics {
     pub tokens_issued: IntCounterVec,
     /// Events not stored because the writer's queue was full.
     pub events_dropped: IntCounter,
+    pub rate_limited: IntCounterVec,
 }
 
 impl Metrics {
@@ -40,11 +42,20 @@ impl Metrics {
             "Events dropped because the event writer's queue was full",
         )
         .expect("valid metric");
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "nexus_rate_limited_total",
+                "Requests refused with 429 by endpoint, limit (requests or failures) and realm",
+            ),
+            &["endpoint", "reason", "realm"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(tokens_issued.clone()),
             Box::new(events_dropped.clone()),
+            Box::new(rate_limited.clone()),
         ] {
             registry.register(collector).expect("metric registered once");
         }
@@ -54,6 +65,7 @@ impl Metrics {
             latency,
             tokens_issued,
             events_dropped,
+            rate_limited,
         }
     }
 

@@ -12,7 +12,11 @@ and through the login pages as a cookie-keeping browser.
   admin.py login          BASE REALM CLIENT_ID REDIRECT_URI USERNAME PASSWORD VERIFIER
   admin.py refresh-tokens BASE REALM CLIENT_ID REDIRECT_URI IDENTITY VERIFIER COUNT FILE
 
-`setup` creates REALM and a confidential client with a service account.
+`setup` creates REALM and a confidential client with a service account, and
+turns off REALM's request rate limit (rateLimitRequestsPerMinute: 0): wrk
+sends everything from one address, far beyond the default 100 requests per
+minute per address on the authentication endpoints. The failed-authentication
+limit stays on (no benchmark request fails).
 The realm keeps nexus's default brute-force protection (on): the benchmark
 logins all use the right password, so no failure is ever counted and no lock
 can interfere (service/login.rs: a success only reads the lock keys).
@@ -117,6 +121,8 @@ def timed_ms(fn):
 def cmd_setup(base, realm, client_id, secret):
     a = Admin(base)
     a.request("POST", "/admin/realms", {"realm": realm, "enabled": True}, ok=(201, 409))
+    # One address (loopback) is all wrk has: no per-address request limit in this realm.
+    a.request("PUT", f"/admin/realms/{realm}", {"rateLimitRequestsPerMinute": 0}, ok=(204,))
     a.request(
         "POST",
         f"/admin/realms/{realm}/clients",

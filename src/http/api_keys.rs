@@ -39,7 +39,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/realms/{realm}/api/v1/api-keys/{id}/regenerate",
             web::post().to(regenerate_own),
         )
-        .route("/realms/{realm}/api/v1/oauth/tokens", web::post().to(key_for_token));
+        .route(
+            "/realms/{realm}/api/v1/oauth/tokens",
+            web::post()
+                .to(key_for_token)
+                .wrap(actix_web::middleware::from_fn(super::rate_limit::key_for_token)),
+        );
     let admin_all = "/admin/realms/{realm}/users/{user}/api-keys";
     let admin_one = "/admin/realms/{realm}/users/{user}/api-keys/{id}";
     cfg.route(admin_all, web::get().to(admin_list))
@@ -464,7 +469,10 @@ async fn key_for_token(
             "key_for_token",
         )
         .await?
-        .ok_or_else(|| Problem::unauthorized("invalid API key or secret"))?;
+        .ok_or_else(|| {
+            super::rate_limit::failed(&req);
+            Problem::unauthorized("invalid API key or secret")
+        })?;
         let issued = issue_api_key_token(&realm, &grant, lifespan, now)
             .map_err(|e| Problem::internal(format!("signing an API-key token: {e:?}")))?;
         let wants_text = req

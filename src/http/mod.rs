@@ -15,6 +15,7 @@ pub mod ops;
 pub mod pages;
 pub mod problem;
 pub mod protocol;
+pub mod rate_limit;
 pub mod session_iframes;
 pub mod views;
 

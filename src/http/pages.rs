@@ -42,7 +42,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(authorize_endpoint))
             .route(web::post().to(authorize_endpoint)),
     )
-    .service(web::resource("/realms/{realm}/login-actions/authenticate").route(web::post().to(login_action)))
+    .service(
+        web::resource("/realms/{realm}/login-actions/authenticate")
+            .route(web::post().to(login_action))
+            .wrap(actix_web::middleware::from_fn(super::rate_limit::login)),
+    )
     .service(web::resource("/realms/{realm}/login-actions/consent").route(web::post().to(consent_action)))
     .service(web::resource("/resources/nexus.css").route(web::get().to(views::stylesheet)));
 }
@@ -417,7 +421,8 @@ async fn login_action(
         }
         // A disabled account gets the neutral message too: the page must not confirm a password.
         Err(LoginError::InvalidCredentials | LoginError::Disabled) => {
-            return login_page(&state, &realm, &tab_id, &browser, username, Some(NEUTRAL_LOGIN_ERROR))
+            super::rate_limit::failed(&req);
+            return login_page(&state, &realm, &tab_id, &browser, username, Some(NEUTRAL_LOGIN_ERROR));
         }
     };
     let Ok(Some(client)) = state.realms.client(&realm, &flow.request.client_id).await else {

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/realms/{realm}/protocol/openid-connect/token")
             .route(web::post().to(token))
+            .wrap(actix_web::middleware::from_fn(super::rate_limit::token))
             .wrap(actix_web::middleware::from_fn(super::cors::token_endpoint))
             .default_service(web::to(method_not_allowed("POST"))),
     );
@@ -129,6 +130,7 @@ async fn token(
         }
         Err(e) => {
             tracing::info!(error = e.code(), "token request refused");
+            super::rate_limit::failed_if_refused_credential(&req, &e);
             actix_web::ResponseError::error_response(&e)
         }
     }

@@ -126,7 +126,7 @@ fn secs(n: i64) -> Duration {
 
 /// The address a limit applies to: IPv4 (mapped IPv6 included) as is, IPv6 by its /64 prefix, the
 /// block one host usually holds.
-fn address_key(ip: IpAddr) -> String {
+pub(crate) fn address_key(ip: IpAddr) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {

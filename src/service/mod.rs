@@ -12,6 +12,7 @@ pub mod events;
 pub mod keys;
 pub mod login;
 pub mod provisioning;
+pub mod rate_limits;
 pub mod realm_cache;
 pub mod roles;
 pub mod sessions;

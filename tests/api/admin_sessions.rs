@@ -157,6 +157,10 @@ async fn session_admin_needs_rights_in_that_realm() {
 async fn the_session_index_keeps_the_newest_sessions_and_sign_out_still_ends_all() {
     let app = spawn_app().await;
     let user_id = realm_with_web_client(&app, "many").await;
+    // 105 logins from one address within the minute: more than the realm's default request rate
+    // limit (rate_limits.rs) allows.
+    app.update_realm("many", serde_json::json!({ "rateLimitRequestsPerMinute": 200 }))
+        .await;
     crate::authorization_code::create_web_client(
         &app,
         "many",

@@ -35,6 +35,19 @@ async fn fail(app: &TestApp, realm: &str, username: &str, n: usize) {
     }
 }
 
+/// A realm for failing logins on purpose: more failures per minute from 127.0.0.1 than the
+/// address's rate limit allows (`rateLimitFailedAuthPerMinute`, tested in rate_limits.rs), which
+/// would answer 429 before brute-force detection is reached. Lifted here, in this realm only.
+async fn create_realm(app: &TestApp, name: &str) {
+    app.create_realm(name).await;
+    lift_failure_limit(app, name).await;
+}
+
+async fn lift_failure_limit(app: &TestApp, name: &str) {
+    app.update_realm(name, json!({ "rateLimitFailedAuthPerMinute": 0 }))
+        .await;
+}
+
 fn neutral() -> (u16, Value) {
     (
         401,
@@ -57,7 +70,7 @@ async fn status_of(app: &TestApp, realm: &str, user_id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_failures_lock_the_user_with_the_neutral_answer_and_the_wait_doubles() {
     let app = spawn_app().await;
-    app.create_realm("guarded").await;
+    create_realm(&app, "guarded").await;
     let alice = create_user(&app, "guarded", "alice", RIGHT, true).await;
 
     // The answer to a wrong password, before any lock.
@@ -113,7 +126,7 @@ async fn ten_failures_lock_the_user_with_the_neutral_answer_and_the_wait_doubles
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_shows_and_clears_locks() {
     let app = spawn_app().await;
-    app.create_realm("watch").await;
+    create_realm(&app, "watch").await;
     let bob = create_user(&app, "watch", "bob", RIGHT, true).await;
     let carol = create_user(&app, "watch", "carol", RIGHT, true).await;
 
@@ -165,7 +178,7 @@ async fn the_admin_api_shows_and_clears_locks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_for_unknown_users_count_against_the_address() {
     let app = spawn_app().await;
-    app.create_realm("spray").await;
+    create_realm(&app, "spray").await;
     let dave = create_user(&app, "spray", "dave", RIGHT, true).await;
     for i in 0..30 {
         let (status, body) = login(&app, "spray", &format!("ghost-{i}"), WRONG).await;
@@ -195,8 +208,8 @@ async fn failures_for_unknown_users_count_against_the_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_and_counters_belong_to_one_realm() {
     let app = spawn_app().await;
-    app.create_realm("east").await;
-    app.create_realm("west").await;
+    create_realm(&app, "east").await;
+    create_realm(&app, "west").await;
     create_user(&app, "east", "erin", RIGHT, true).await;
     let west_erin = create_user(&app, "west", "erin", RIGHT, true).await;
     fail(&app, "east", "erin", 10).await;
@@ -213,7 +226,7 @@ async fn locks_and_counters_belong_to_one_realm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_realms_keycloak_settings_apply() {
     let app = spawn_app().await;
-    app.create_realm("tuned").await;
+    create_realm(&app, "tuned").await;
     let frank = create_user(&app, "tuned", "frank", RIGHT, true).await;
     let settings = json!({ "failureFactor": 3, "waitIncrementSeconds": 30, "maxFailureWaitSeconds": 40 });
     let resp = app.admin(Method::PUT, "/admin/realms/tuned", Some(settings)).await;
@@ -286,6 +299,7 @@ async fn the_login_page_and_the_password_grant_count_toward_the_same_lock() {
     const MESSAGE: &str = "Invalid username or password.";
     let app = spawn_app().await;
     let alice = realm_with_web_client(&app, "pages").await;
+    lift_failure_limit(&app, "pages").await;
     let browser = Browser::new(&app);
     let c = challenge(VERIFIER);
     let mut page = browser.authorize("pages", &code_request("web", &c)).await;

@@ -201,6 +201,14 @@ impl TestApp {
     }
 
     /// Creates a confidential client with a service account; returns (internal id, secret).
+    /// Changes realm settings (representation fields) through the admin API.
+    pub async fn update_realm(&self, name: &str, fields: Value) {
+        let resp = self
+            .admin(reqwest::Method::PUT, &format!("/admin/realms/{name}"), Some(fields))
+            .await;
+        assert_eq!(resp.status(), 204, "update realm {name}");
+    }
+
     pub async fn create_service_client(&self, realm: &str, client_id: &str) -> (String, String) {
         let secret = format!("{}-secret-0123456789abcdefghijklmnop", client_id);
         let resp = self

@@ -23,6 +23,7 @@ mod multi_node;
 mod oidc_rp;
 mod ops;
 mod python_keycloak;
+mod rate_limits;
 mod restart;
 mod revocation;
 mod smoke;

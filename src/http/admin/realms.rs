@@ -12,6 +12,7 @@ use crate::domain::KeyStatus;
 use crate::error::AppError;
 use crate::service::authz::AdminPermission;
 use crate::service::provisioning::{self, NewRealm};
+use crate::service::rate_limits;
 use crate::state::AppState;
 use crate::store::db::{self, DbError};
 
@@ -122,6 +123,18 @@ fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The rate limits (`service::rate_limits`) are whole numbers from 0 (no limit).
+fn check_rate_limits(repr: &RealmRepr) -> Result<(), AppError> {
+    for name in rate_limits::SETTINGS {
+        if repr.other.get(name).is_some_and(|v| !rate_limits::valid_setting(v)) {
+            return Err(AppError::bad_request(format!(
+                "{name} must be a whole number, 0 or more (0: no limit)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {
     repr.other
         .iter()
@@ -138,6 +151,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     let repr: RealmRepr = read_json(&req, payload).await?;
     let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
     check_lifespans(&repr)?;
+    check_rate_limits(&repr)?;
     let spec = NewRealm {
         name: name.clone(),
         display_name: repr.display_name.clone(),
@@ -179,6 +193,7 @@ async fn update(
     let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
     let repr: RealmRepr = read_json(&req, payload).await?;
     check_lifespans(&repr)?;
+    check_rate_limits(&repr)?;
     let mut realm = runtime.realm.clone();
     let old_name = realm.name.clone();
     if let Some(new_name) = &repr.realm {

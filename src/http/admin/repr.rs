@@ -31,6 +31,7 @@ pub fn realm_json(realm: &Realm) -> Value {
     // The brute-force settings in effect (defaults, or the stored values nexus accepted), under
     // Keycloak's names.
     let guard = crate::service::brute_force::BruteForceSettings::of(realm);
+    let limits = crate::service::rate_limits::RateLimitSettings::of(realm);
     let mut out = realm.attributes.clone();
     let effective = match json!({
         "bruteForceProtected": guard.protected,
@@ -40,6 +41,8 @@ pub fn realm_json(realm: &Realm) -> Value {
         "waitIncrementSeconds": guard.wait_increment,
         "maxFailureWaitSeconds": guard.max_wait,
         "maxDeltaTimeSeconds": guard.max_delta,
+        "rateLimitRequestsPerMinute": limits.requests_per_minute,
+        "rateLimitFailedAuthPerMinute": limits.failed_auth_per_minute,
     }) {
         Value::Object(effective) => effective,
         _ => Map::new(),
