@@ -25,6 +25,7 @@ mod ops;
 mod python_keycloak;
 mod restart;
 mod revocation;
+mod service_jwts;
 mod smoke;
 mod token_endpoint;
 mod userinfo;
