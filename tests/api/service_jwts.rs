@@ -223,6 +223,33 @@ async fn client_secret_jwt_authenticates_once_per_jti() {
         assert_eq!(body["error"], "invalid_client", "{why}: {body}");
     }
 
+    // A regenerated secret signs from now on; the old one no longer does (the cache follows).
+    let resp = app
+        .admin(
+            Method::POST,
+            &format!("/admin/realms/sj/clients/{id}/client-secret"),
+            None,
+        )
+        .await;
+    let new_secret = resp.json::<Value>().await.expect("json")["value"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    assert_eq!(
+        with_assertion(&app, "sj", &sign_hs256(&fresh(), SECRET), &[]).await.0,
+        401
+    );
+    let (status, body) = with_assertion(&app, "sj", &sign_hs256(&fresh(), &new_secret), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let resp = app
+        .admin(
+            Method::PUT,
+            &format!("/admin/realms/sj/clients/{id}"),
+            Some(json!({ "secret": SECRET })),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+
     // The configured method only: the secret itself is refused for this client (Keycloak's rule).
     let (status, _, body) = split(app.client_credentials("sj", "billing", SECRET).await).await;
     assert_eq!(
