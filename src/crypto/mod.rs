@@ -1,5 +1,6 @@
 //! Cryptography: per-realm signing keys and JWTs, password hashing, secrets at rest.
 
+pub mod client_keys;
 pub mod jwt;
 pub mod keys;
 pub mod password;

@@ -90,11 +90,56 @@ pub struct Client {
     pub access_token_lifespan: Option<i64>,
     pub attributes: Attributes,
     pub created_at: i64,
+    /// How the client proves who it is (Keycloak's `clientAuthenticatorType`).
+    pub authenticator: ClientAuthenticator,
 }
 
 impl Client {
     pub fn is_confidential(&self) -> bool {
         !self.public_client && !self.bearer_only
+    }
+
+    /// A string attribute (Keycloak stores attributes as strings; imports may carry booleans).
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        match self.attributes.get(name)? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Keycloak's client authenticators. A confidential client may use only the one configured, as in
+/// Keycloak (ADR 011): a `client-jwt` client cannot fall back to a secret, and the reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuthenticator {
+    /// `client-secret`: `client_secret_basic` or `client_secret_post` (the default).
+    ClientSecret,
+    /// `client-secret-jwt`: RFC 7523 assertion signed with the client secret (HS256).
+    ClientSecretJwt,
+    /// `client-jwt`: RFC 7523 assertion signed with the client's private key (RS256 / ES256).
+    ClientJwt,
+    /// A stored value this version does not know: authenticates no one.
+    Unsupported,
+}
+
+impl ClientAuthenticator {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client-secret" => Some(Self::ClientSecret),
+            "client-secret-jwt" => Some(Self::ClientSecretJwt),
+            "client-jwt" => Some(Self::ClientJwt),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecret => "client-secret",
+            Self::ClientSecretJwt => "client-secret-jwt",
+            Self::ClientJwt => "client-jwt",
+            Self::Unsupported => "unsupported",
+        }
     }
 }
 

@@ -330,6 +330,7 @@ mod tests {
             access_token_lifespan: None,
             attributes: Default::default(),
             created_at: 0,
+            authenticator: crate::domain::ClientAuthenticator::ClientSecret,
         }
     }
 

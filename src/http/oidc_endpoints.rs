@@ -282,8 +282,7 @@ async fn introspect(
     };
     let result = async {
         let params = read_form(&req, payload).await?;
-        let client =
-            authenticate_client(&state.realms, &state.master_key, &realm, &params, authorization(&req)).await?;
+        let client = authenticate_client(&state, &realm, &params, authorization(&req)).await?;
         if !client.client.is_confidential() {
             return Ok(Err(()));
         }
@@ -332,8 +331,7 @@ async fn revoke(
     let named = cors::named_client(&state, &realm, Some(&params), authorization(&req)).await;
     let grant = cors::grant_for(named.as_ref(), origin.as_deref());
     let result: Result<(), RevocationError> = async {
-        let client =
-            authenticate_client(&state.realms, &state.master_key, &realm, &params, authorization(&req)).await?;
+        let client = authenticate_client(&state, &realm, &params, authorization(&req)).await?;
         let token = params
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("Token not provided"))?;
@@ -415,8 +413,7 @@ async fn logout_post(
     let named = cors::named_client(&state, &realm, Some(&params), authorization(&req)).await;
     let grant = cors::grant_for(named.as_ref(), origin.as_deref());
     let result = async {
-        let client =
-            authenticate_client(&state.realms, &state.master_key, &realm, &params, authorization(&req)).await?;
+        let client = authenticate_client(&state, &realm, &params, authorization(&req)).await?;
         let refresh_token = params.require("refresh_token")?;
         logout::logout_with_refresh_token(&state, &realm, &client, refresh_token).await
     }

@@ -1,5 +1,6 @@
-//! Client authentication at the token endpoint: `client_secret_basic` or `client_secret_post`
-//! (exactly one of them), or a public client naming itself.
+//! Client authentication at the token endpoint: `client_secret_basic`, `client_secret_post`,
+//! `client_secret_jwt` or `private_key_jwt` (exactly one of them, and the one the client is
+//! configured for), or a public client naming itself.
 
 use std::sync::Arc;
 
@@ -7,12 +8,14 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use oxide_auth::primitives::registrar::Registrar;
 
+use super::client_assertion::{self, AssertionFailure, CLIENT_ASSERTION_TYPE};
 use super::params::FormParams;
 use super::registrar::ClientRegistrar;
 use super::OAuthError;
-use crate::crypto::secrets::MasterKey;
 use crate::domain::names::{parse_client_id, MAX_NAME_LEN};
-use crate::service::realm_cache::{ClientRuntime, RealmCache, RealmRuntime};
+use crate::domain::ClientAuthenticator;
+use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
+use crate::state::AppState;
 
 /// Credentials from an `Authorization: Basic` header (RFC 6749 §2.3.1: form-urlencoded parts).
 pub struct BasicCredentials {
@@ -41,16 +44,39 @@ pub fn parse_basic(header: Option<&str>) -> Result<Option<BasicCredentials>, OAu
     }))
 }
 
+/// Whether the request carries client credentials of any kind (Basic, secret or assertion).
+pub fn has_client_credentials(params: &FormParams, authorization: Option<&str>) -> Result<bool, OAuthError> {
+    Ok(parse_basic(authorization)?.is_some()
+        || ["client_secret", "client_assertion", "client_assertion_type"]
+            .iter()
+            .any(|name| params.get(name).is_some()))
+}
+
 /// Authenticates the calling client; returns it with what issuance needs.
 pub async fn authenticate_client(
-    cache: &RealmCache,
-    master: &MasterKey,
+    state: &AppState,
     realm: &RealmRuntime,
     params: &FormParams,
     authorization: Option<&str>,
 ) -> Result<Arc<ClientRuntime>, OAuthError> {
     let basic = parse_basic(authorization)?;
     let used_basic = basic.is_some();
+    let assertion_type = params.get("client_assertion_type");
+    let assertion = params.get("client_assertion");
+    if assertion_type.is_some() || assertion.is_some() {
+        if used_basic || params.get("client_secret").is_some() {
+            return Err(OAuthError::invalid_request("Multiple client authentication methods"));
+        }
+        let assertion_type =
+            assertion_type.ok_or_else(|| OAuthError::invalid_request("Missing parameter: client_assertion_type"))?;
+        if assertion_type != CLIENT_ASSERTION_TYPE {
+            return Err(OAuthError::invalid_client("Unsupported client_assertion_type", false));
+        }
+        let assertion = assertion.ok_or_else(|| OAuthError::invalid_request("Missing parameter: client_assertion"))?;
+        return client_assertion::authenticate(state, realm, assertion, params.get("client_id"))
+            .await
+            .map_err(AssertionFailure::into_client_error);
+    }
     let (client_id, secret) = match (&basic, params.get("client_secret")) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request("Multiple client authentication methods"));
@@ -76,7 +102,8 @@ pub async fn authenticate_client(
     if client_id.is_empty() || client_id.len() > MAX_NAME_LEN || parse_client_id(&client_id).is_err() {
         return Err(invalid());
     }
-    let client = cache
+    let client = state
+        .realms
         .client(realm, &client_id)
         .await
         .map_err(|e| {
@@ -94,9 +121,13 @@ pub async fn authenticate_client(
     }
     let registrar = ClientRegistrar {
         client: &client,
-        master,
+        master: &state.master_key,
     };
     if client.client.is_confidential() && secret.is_none() {
+        return Err(invalid());
+    }
+    // As in Keycloak, a client configured for a signed JWT cannot authenticate with its secret.
+    if client.client.is_confidential() && client.client.authenticator != ClientAuthenticator::ClientSecret {
         return Err(invalid());
     }
     registrar

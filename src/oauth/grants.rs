@@ -1,8 +1,10 @@
-//! The token endpoint's grants: `client_credentials`, `password`, `refresh_token`.
+//! The token endpoint's grants: `client_credentials`, `password`, `refresh_token`, and RFC 7523's
+//! jwt-bearer (a service's own assertion, acting as its service account: ADR 011).
 
 use std::sync::Arc;
 
-use super::client_auth::authenticate_client;
+use super::client_assertion::{self, AssertionFailure, JWT_BEARER_GRANT};
+use super::client_auth::{authenticate_client, has_client_credentials};
 use super::params::FormParams;
 use super::tokens::{
     issue_access_token, issue_id_token, sign_refresh_token, IdTokenContext, IssuedAccessToken, RefreshClaims,
@@ -39,6 +41,7 @@ pub async fn token(
         "password" => "password",
         "refresh_token" => "refresh_token",
         "authorization_code" => "authorization_code",
+        JWT_BEARER_GRANT => "jwt_bearer",
         other => {
             return Err(OAuthError::UnsupportedGrantType(format!(
                 "Unsupported grant_type: {}",
@@ -46,14 +49,42 @@ pub async fn token(
             )));
         }
     };
-    let client = authenticate_client(&state.realms, &state.master_key, realm, params, authorization).await?;
+    let client = if grant == "jwt_bearer" {
+        jwt_bearer_client(state, realm, params, authorization).await?
+    } else {
+        authenticate_client(state, realm, params, authorization).await?
+    };
     let response = match grant {
-        "client_credentials" => client_credentials(state, realm, &client, params)?,
+        "client_credentials" | "jwt_bearer" => client_credentials(state, realm, &client, params)?,
         "password" => password_grant(state, realm, &client, params, ip).await?,
         "authorization_code" => super::code_grant::exchange(state, realm, &client, params).await?,
         _ => refresh_token_grant(state, realm, &client, params).await?,
     };
     Ok((response, grant))
+}
+
+/// RFC 7523 §2.1 as nexus reads it: the assertion is the service's own (`iss` = `sub` = its
+/// client_id), signed as its configured JWT method signs `client_assertion`, and it authenticates
+/// the client. Client authentication sent alongside is optional but must be the same client.
+async fn jwt_bearer_client(
+    state: &AppState,
+    realm: &RealmRuntime,
+    params: &FormParams,
+    authorization: Option<&str>,
+) -> Result<Arc<ClientRuntime>, OAuthError> {
+    let assertion = params.require("assertion")?;
+    let authenticated = if has_client_credentials(params, authorization)? {
+        Some(authenticate_client(state, realm, params, authorization).await?)
+    } else {
+        None
+    };
+    let expected = match &authenticated {
+        Some(client) => Some(client.client.client_id.as_str()),
+        None => params.get("client_id"),
+    };
+    client_assertion::authenticate(state, realm, assertion, expected)
+        .await
+        .map_err(AssertionFailure::into_grant_error)
 }
 
 fn truncate(s: &str) -> String {

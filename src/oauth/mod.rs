@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod bearer;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod code_grant;
 pub mod discovery;

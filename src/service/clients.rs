@@ -5,7 +5,7 @@ use serde_json::Map;
 use super::new_id;
 use crate::crypto::secrets::{generate_secret, MasterKey};
 use crate::domain::defaults::service_account_username;
-use crate::domain::{Client, Realm};
+use crate::domain::{Client, ClientAuthenticator, Realm};
 use crate::store::db::{self, DbConnection};
 
 /// A client with Keycloak's defaults for every field absent from a create.
@@ -36,6 +36,7 @@ pub fn blank_client(realm_id: &str, client_id: &str, now: i64) -> Client {
         access_token_lifespan: None,
         attributes: Map::new(),
         created_at: now,
+        authenticator: ClientAuthenticator::ClientSecret,
     }
 }
 

@@ -15,12 +15,13 @@ use parking_lot::RwLock;
 use serde_json::json;
 
 use crate::clock::Clock;
+use crate::crypto::client_keys::{self, AssertionKeys, ClientSecretKey};
 use crate::crypto::jwt::InternalTokenKey;
 use crate::crypto::keys::LoadedKey;
 use crate::crypto::secrets::MasterKey;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::ClientScopes;
-use crate::domain::{Client, KeyStatus, Realm, User};
+use crate::domain::{Client, ClientAuthenticator, KeyStatus, Realm, User};
 use crate::store::db::{self, Db};
 use crate::store::ephemeral::EphemeralStore;
 
@@ -64,6 +65,33 @@ pub struct ClientRuntime {
     pub client: Client,
     pub scopes: ClientScopes,
     pub service_account: Option<ServiceAccount>,
+    /// What verifies its RFC 7523 assertions (ADR 011), parsed or decrypted once.
+    pub assertion_keys: AssertionKeys,
+}
+
+/// The keys of the client's configured JWT method: its secret for `client-secret-jwt`, its
+/// registered public keys for `client-jwt`, nothing otherwise. A configuration that cannot be
+/// used is logged (without key material) and verifies nothing.
+fn assertion_keys_of(client: &Client, master: &MasterKey) -> AssertionKeys {
+    match client.authenticator {
+        ClientAuthenticator::ClientSecretJwt => match client.secret_encrypted.as_deref().map(|s| master.decrypt(s)) {
+            Some(Ok(secret)) => AssertionKeys::Secret(ClientSecretKey::new(&secret)),
+            Some(Err(e)) => {
+                tracing::error!(client_id = %client.client_id, error = %e, "client secret cannot be decrypted");
+                AssertionKeys::None
+            }
+            None => AssertionKeys::None,
+        },
+        ClientAuthenticator::ClientJwt => match client_keys::public_keys_of(client) {
+            Ok(keys) if !keys.is_empty() => AssertionKeys::Public(keys),
+            Ok(_) => AssertionKeys::None,
+            Err(e) => {
+                tracing::warn!(client_id = %client.client_id, error = %e, "unusable client key configuration");
+                AssertionKeys::None
+            }
+        },
+        ClientAuthenticator::ClientSecret | ClientAuthenticator::Unsupported => AssertionKeys::None,
+    }
 }
 
 pub struct ServiceAccount {
@@ -197,16 +225,19 @@ impl RealmCache {
                 } else {
                     None
                 };
-                Ok(Some(ClientRuntime {
-                    client,
-                    scopes,
-                    service_account,
-                }))
+                Ok(Some((client, scopes, service_account)))
             })
             .await?;
-        let Some(runtime) = loaded.map(Arc::new) else {
+        let Some((client, scopes, service_account)) = loaded else {
             return Ok(None);
         };
+        let assertion_keys = assertion_keys_of(&client, &self.master);
+        let runtime = Arc::new(ClientRuntime {
+            client,
+            scopes,
+            service_account,
+            assertion_keys,
+        });
         if self.generation.load(Ordering::SeqCst) == generation {
             realm.clients.write().insert(client_id.to_owned(), runtime.clone());
         }

@@ -121,11 +121,18 @@ async fn the_discovery_document_tells_the_truth() {
         );
     }
 
-    // Client authentication methods: each one advertised works.
+    // Client authentication methods (the JWT ones are exercised in service_jwts.rs).
     let methods = strings(&doc["token_endpoint_auth_methods_supported"]);
     assert_eq!(
         methods,
-        ["client_secret_basic", "client_secret_post"].map(String::from).into()
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt"
+        ]
+        .map(String::from)
+        .into()
     );
     assert_eq!(
         strings(&doc["id_token_signing_alg_values_supported"]),

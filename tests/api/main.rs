@@ -26,6 +26,7 @@ mod python_keycloak;
 mod rate_limits;
 mod restart;
 mod revocation;
+mod service_jwts;
 mod smoke;
 mod token_endpoint;
 mod userinfo;

@@ -6,9 +6,10 @@ use serde_json::{json, Value};
 
 use super::repr::{client_json, string_attributes, user_json, ClientRepr};
 use super::{admin_realm, created, invalidate, no_content, read_json, Paging};
+use crate::crypto::client_keys;
 use crate::crypto::secrets::generate_secret;
 use crate::domain::names::parse_client_id;
-use crate::domain::{Client, Realm};
+use crate::domain::{Client, ClientAuthenticator, Realm};
 use crate::error::AppError;
 use crate::service::authz::AdminPermission;
 use crate::service::{clients as client_rules, provisioning};
@@ -182,6 +183,14 @@ fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
     if let Some(v) = &repr.admin_url {
         client.admin_url = Some(v.clone());
     }
+    if let Some(kind) = &repr.client_authenticator_type {
+        client.authenticator = ClientAuthenticator::parse(kind).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "Unsupported clientAuthenticatorType: {} (client-secret, client-secret-jwt or client-jwt)",
+                kind.escape_debug()
+            ))
+        })?;
+    }
     if let Some(p) = &repr.protocol {
         if p != "openid-connect" {
             return Err(AppError::bad_request(format!("Unsupported protocol: {p}")));
@@ -213,6 +222,10 @@ fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
             client.access_token_lifespan = parsed;
         }
         client.attributes.extend(attrs);
+    }
+    // A key the token endpoint could not use is refused now rather than failing every assertion.
+    if client.authenticator == ClientAuthenticator::ClientJwt {
+        client_keys::public_keys_of(client).map_err(|e| AppError::bad_request(format!("Invalid client key: {e}")))?;
     }
     Ok(())
 }

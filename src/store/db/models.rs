@@ -154,6 +154,7 @@ pub struct ClientRow {
     pub access_token_lifespan: Option<i64>,
     pub attributes: String,
     pub created_at: i64,
+    pub client_authenticator_type: String,
 }
 
 impl From<ClientRow> for domain::Client {
@@ -184,6 +185,10 @@ impl From<ClientRow> for domain::Client {
             access_token_lifespan: r.access_token_lifespan,
             attributes: text_to_attrs(&r.attributes),
             created_at: r.created_at,
+            // An unknown value (written by something newer) authenticates no one rather than
+            // falling back to the secret.
+            authenticator: domain::ClientAuthenticator::parse(&r.client_authenticator_type)
+                .unwrap_or(domain::ClientAuthenticator::Unsupported),
         }
     }
 }
@@ -216,6 +221,7 @@ impl From<&domain::Client> for ClientRow {
             access_token_lifespan: c.access_token_lifespan,
             attributes: attrs_to_text(&c.attributes),
             created_at: c.created_at,
+            client_authenticator_type: c.authenticator.as_str().to_owned(),
         }
     }
 }

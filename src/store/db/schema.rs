@@ -57,6 +57,7 @@ diesel::table! {
         access_token_lifespan -> Nullable<BigInt>,
         attributes -> Text,
         created_at -> BigInt,
+        client_authenticator_type -> Text,
     }
 }
 
