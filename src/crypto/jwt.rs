@@ -1,12 +1,15 @@
 //! Signing and verifying RS256 JWTs with a realm's keys.
 
-use josekit::jws::alg::hmac::{HmacJwsSigner, HmacJwsVerifier};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use josekit::jws::alg::hmac::HmacJwsSigner;
 use josekit::jws::alg::rsassa::RsassaJwsSigner;
 use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, HS512};
 use josekit::jwt::{self, JwtPayload};
 use serde_json::{Map, Value};
 
 use super::keys::LoadedKey;
+use super::secrets::constant_time_eq;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwtError {
@@ -35,8 +38,8 @@ fn sign_with(claims: Map<String, Value>, signer: &dyn JwsSigner, typ: &str) -> R
 /// A realm's HS512 key for the tokens only nexus reads back (refresh tokens), as Keycloak's
 /// `hmac-generated` key: one HMAC instead of an RSA signature, and never published in the JWKS.
 pub struct InternalTokenKey {
+    kid: String,
     signer: HmacJwsSigner,
-    verifier: HmacJwsVerifier,
 }
 
 impl InternalTokenKey {
@@ -46,11 +49,10 @@ impl InternalTokenKey {
             .signer_from_bytes(key)
             .map_err(|e| JwtError::Signing(e.to_string()))?;
         signer.set_key_id(kid);
-        let mut verifier = HS512
-            .verifier_from_bytes(key)
-            .map_err(|e| JwtError::Signing(e.to_string()))?;
-        verifier.set_key_id(kid);
-        Ok(Self { signer, verifier })
+        Ok(Self {
+            kid: kid.to_owned(),
+            signer,
+        })
     }
 
     pub fn sign(&self, claims: Map<String, Value>, typ: &str) -> Result<String, JwtError> {
@@ -61,9 +63,30 @@ impl InternalTokenKey {
         if token.len() > 16 * 1024 || token.split('.').count() != 3 {
             return Err(JwtError::Malformed);
         }
-        let (payload, _header) =
-            jwt::decode_with_verifier(token, &self.verifier).map_err(|_| JwtError::BadSignature)?;
-        Ok(payload.claims_set().clone())
+        // The MAC is recomputed and compared in constant time here: josekit's HMAC verifier
+        // compares with `!=`, which would let timing reveal a valid MAC byte by byte.
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(JwtError::Malformed);
+        };
+        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed);
+        let header_json: Map<String, Value> =
+            serde_json::from_slice(&decode(header)?).map_err(|_| JwtError::Malformed)?;
+        let kid_matches = header_json
+            .get("kid")
+            .and_then(Value::as_str)
+            .is_none_or(|kid| kid == self.kid);
+        if header_json.get("alg").and_then(Value::as_str) != Some("HS512") || !kid_matches {
+            return Err(JwtError::BadSignature);
+        }
+        let expected = self
+            .signer
+            .sign(format!("{header}.{payload}").as_bytes())
+            .map_err(|e| JwtError::Signing(e.to_string()))?;
+        if !constant_time_eq(&expected, &decode(mac)?) {
+            return Err(JwtError::BadSignature);
+        }
+        serde_json::from_slice(&decode(payload)?).map_err(|_| JwtError::Malformed)
     }
 }
 
@@ -81,8 +104,6 @@ pub fn peek_kid(token: &str) -> Option<String> {
 
 /// Reads the claims without verifying: only to route the token (e.g. its `iss`), never to trust it.
 pub fn peek_claims(token: &str) -> Option<Map<String, Value>> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -140,6 +161,18 @@ mod tests {
         let rsa = loaded_key();
         let rs = sign(Map::new(), rsa.signer.as_ref().expect("signer"), "JWT").expect("signs");
         assert!(key.verify(&rs).is_err());
+        // A changed payload, a cut MAC, or another kid do not verify either.
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"u2"}"#);
+        assert!(key
+            .verify(&format!("{}.{forged_payload}.{}", parts[0], parts[2]))
+            .is_err());
+        assert!(key
+            .verify(&format!("{}.{}.{}", parts[0], parts[1], &parts[2][..10]))
+            .is_err());
+        let renamed = InternalTokenKey::new("hmac-2", &[7u8; 64]).expect("key");
+        assert!(renamed.verify(&token).is_err());
+        assert!(key.verify("a.b").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod helpers;
 mod admin_roles_groups;
 mod admin_sessions;
 mod admin_users;
+mod api_key_lifecycle;
 mod api_keys;
 mod authorization_code;
 mod bad_input;

@@ -119,6 +119,13 @@ fn ec_jwk(key: &PKey<Private>, kid: &str) -> Value {
     json!({ "kty": "EC", "crv": "P-256", "x": b64(&x), "y": b64(&y), "kid": kid, "use": "sig", "alg": "ES256" })
 }
 
+/// These tests refuse many assertions from 127.0.0.1 on purpose: more than the realm's default of
+/// 10 failed authentications a minute per address (ADR 010) would allow.
+async fn lift_failure_limit(app: &TestApp, realm: &str) {
+    app.update_realm(realm, json!({ "rateLimitFailedAuthPerMinute": 0 }))
+        .await;
+}
+
 async fn with_assertion(app: &TestApp, realm: &str, assertion: &str, extra: &[(&str, &str)]) -> (u16, Value) {
     let mut form = vec![
         ("grant_type", "client_credentials"),
@@ -166,6 +173,7 @@ async fn assert_token_for(app: &TestApp, realm: &str, body: &Value, client_id: &
 async fn client_secret_jwt_authenticates_once_per_jti() {
     let app = spawn_app().await;
     app.create_realm("sj").await;
+    lift_failure_limit(&app, "sj").await;
     let id = secret_jwt_client(&app, "sj", "billing").await;
     let repr: Value = app
         .admin(Method::GET, &format!("/admin/realms/sj/clients/{id}"), None)
@@ -313,6 +321,7 @@ async fn client_secret_jwt_authenticates_once_per_jti() {
 async fn private_key_jwt_with_a_certificate_or_a_jwks() {
     let app = spawn_app().await;
     app.create_realm("pk").await;
+    lift_failure_limit(&app, "pk").await;
     let rsa = rsa_key();
     let ec = ec_key();
     // RS256: the certificate as Keycloak stores it.
@@ -430,6 +439,7 @@ async fn private_key_jwt_with_a_certificate_or_a_jwks() {
 async fn jwt_bearer_grant_issues_the_service_account_token_once_per_assertion() {
     let app = spawn_app().await;
     app.create_realm("jb").await;
+    lift_failure_limit(&app, "jb").await;
     secret_jwt_client(&app, "jb", "worker").await;
     let assertion = sign_hs256(&claims(&app, "jb", "worker"), SECRET);
     let (status, body) = jwt_bearer(&app, "jb", &assertion, &[]).await;

@@ -132,6 +132,29 @@ fn check_rate_limits(repr: &RealmRepr) -> Result<(), AppError> {
             )));
         }
     }
+    check_api_key_settings(repr)
+}
+
+/// `apiKeyEnvironments`: a list of `live` / `test`; `apiKeyRotationGraceSeconds`: 0 to a year.
+fn check_api_key_settings(repr: &RealmRepr) -> Result<(), AppError> {
+    use crate::domain::api_keys::{Environment, DEFAULT_KEY_LIFETIME};
+    if let Some(value) = repr.other.get("apiKeyEnvironments").filter(|v| !v.is_null()) {
+        let valid = value
+            .as_array()
+            .is_some_and(|items| items.iter().all(|i| i.as_str().and_then(Environment::parse).is_some()));
+        if !valid {
+            return Err(AppError::bad_request(
+                "apiKeyEnvironments must be a list of \"live\" and \"test\"",
+            ));
+        }
+    }
+    if let Some(value) = repr.other.get("apiKeyRotationGraceSeconds").filter(|v| !v.is_null()) {
+        if !value.as_i64().is_some_and(|n| (0..=DEFAULT_KEY_LIFETIME).contains(&n)) {
+            return Err(AppError::bad_request(
+                "apiKeyRotationGraceSeconds must be a whole number of seconds from 0 to 31536000",
+            ));
+        }
+    }
     Ok(())
 }
 

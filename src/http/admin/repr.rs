@@ -43,6 +43,11 @@ pub fn realm_json(realm: &Realm) -> Value {
         "maxDeltaTimeSeconds": guard.max_delta,
         "rateLimitRequestsPerMinute": limits.requests_per_minute,
         "rateLimitFailedAuthPerMinute": limits.failed_auth_per_minute,
+        "apiKeyEnvironments": crate::domain::api_keys::accepted_environments(realm.attributes.get("apiKeyEnvironments"))
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>(),
+        "apiKeyRotationGraceSeconds": crate::service::api_keys::rotation_grace_seconds(realm),
     }) {
         Value::Object(effective) => effective,
         _ => Map::new(),
