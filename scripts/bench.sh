@@ -16,6 +16,13 @@
 #                                  (scripts/bench/refresh.lua)
 #                        login     login page + login form POST, one argon2id
 #                                  verification each (scripts/bench/login.lua)
+#                        plain     GET /realms/bench (realm info, no credentials):
+#                                  the baseline of a cheap answer for "psk"
+#                        psk       GET userinfo with Authorization-PSK: an API
+#                                  key of bench-svc's service account verified
+#                                  per request (scripts/bench/api_key.lua)
+#                        key_token key for token: POST /realms/bench/api/v1/oauth/tokens
+#                                  with the key's id and secret, one RS256 each
 #   --duration SECS    measured wrk run per flow and stack (default 20)
 #   --connections N    wrk connections (default 64)
 #   --threads N        wrk threads (default 2)
@@ -129,7 +136,7 @@ has_flow() {
     return 1
 }
 for f in "${FLOW_LIST[@]}"; do
-    case "$f" in client_credentials | code | refresh | login) ;; *) nexus_die "unknown flow: $f" ;; esac
+    case "$f" in client_credentials | code | refresh | login | plain | psk | key_token) ;; *) nexus_die "unknown flow: $f" ;; esac
 done
 if [ "$THREADS" -lt 1 ] || [ "$CONNECTIONS" -lt "$THREADS" ]; then nexus_die "need 1 <= --threads <= --connections"; fi
 if [ "$REALMS" -gt 0 ] && ! has_flow client_credentials; then
@@ -311,6 +318,17 @@ run_wrk() {
             BENCH_USERNAME="$BENCH_USER" BENCH_PASSWORD="$USER_PASSWORD" BENCH_CHALLENGE="$CHALLENGE" \
             wrk "${wrk_args[@]}" -s "$LUA_DIR/login.lua" "$BASE"
         ;;
+    plain)
+        BENCH_MODE=plain wrk "${wrk_args[@]}" -s "$LUA_DIR/api_key.lua" "$BASE/realms/bench"
+        ;;
+    psk)
+        BENCH_MODE=psk BENCH_SECRET="$KEY_SECRET" wrk "${wrk_args[@]}" -s "$LUA_DIR/api_key.lua" \
+            "$BASE/realms/bench/protocol/openid-connect/userinfo"
+        ;;
+    key_token)
+        BENCH_MODE=exchange BENCH_KEY_ID="$KEY_ID" BENCH_SECRET="$KEY_SECRET" \
+            wrk "${wrk_args[@]}" -s "$LUA_DIR/api_key.lua" "$BASE/realms/bench/api/v1/oauth/tokens"
+        ;;
     esac
 }
 
@@ -378,6 +396,7 @@ ROWS=()
 CODE_ROWS=()
 REFRESH_ROWS=()
 LOGIN_ROWS=()
+KEY_ROWS=()
 SCALE_ROWS=()
 
 ratio() { python3 -c "print(f'{$1:.2f}')"; }
@@ -417,6 +436,13 @@ for stack in "${STACK_LIST[@]}"; do
             "$USER_PASSWORD" "$VERIFIER")
     fi
 
+    KEY_ID=""
+    KEY_SECRET=""
+    if has_flow psk || has_flow key_token; then
+        read -r KEY_ID KEY_SECRET < <(python3 "$ADMIN_PY" api-key "$BASE" bench bench-svc)
+        [ -n "$KEY_SECRET" ] || nexus_die "could not create the bench API key"
+    fi
+    plain_rps=""
     tps=""
     loaded_rss=""
     for flow in "${FLOW_LIST[@]}"; do
@@ -440,6 +466,20 @@ for stack in "${STACK_LIST[@]}"; do
             SIGS_REFRESH=$(bench_field "$f" rs256_per_response)
             check_sigs refresh "$SIGS_REFRESH" "$SIGS_REFRESH_EXPECTED"
             REFRESH_ROWS+=("| $label | $x | $(bench_field "$f" p50_ms) | $(bench_field "$f" p99_ms) | $(errors "$f") | $rss_now | $(ratio "$x * $SIGS_REFRESH / $RSA_LIMIT") |")
+            ;;
+        plain)
+            plain_rps=$(bench_field "$f" per_s)
+            KEY_ROWS+=("| $label | plain: GET /realms/bench (no credentials) | $plain_rps | $(bench_field "$f" p50_ms) | $(bench_field "$f" p99_ms) | $(errors "$f") | $rss_now | 1.00 (baseline) |")
+            ;;
+        psk)
+            x=$(bench_field "$f" per_s)
+            vs="n/a (run plain first)"
+            [ -z "$plain_rps" ] || vs="$(ratio "$x / $plain_rps") of plain"
+            KEY_ROWS+=("| $label | psk: GET userinfo with Authorization-PSK | $x | $(bench_field "$f" p50_ms) | $(bench_field "$f" p99_ms) | $(errors "$f") | $rss_now | $vs |")
+            ;;
+        key_token)
+            x=$(bench_field "$f" per_s)
+            KEY_ROWS+=("| $label | key_token: POST /api/v1/oauth/tokens (1 RS256) | $x | $(bench_field "$f" p50_ms) | $(bench_field "$f" p99_ms) | $(errors "$f") | $rss_now | $(ratio "$x / $RSA_LIMIT") of the RSA limit |")
             ;;
         login)
             x=$(bench_field "$f" logins_per_s)
@@ -538,6 +578,19 @@ if [ "${#LOGIN_ROWS[@]}" -gt 0 ]; then
     echo "| stack | logins/s | login POST p50 ms | login POST p99 ms | login page GET p99 ms | p99 ms (mixed) | unexpected + socket errors | RSS after MB | logins/s ÷ ($NPROC / $HASH_MS ms) | logins/s ÷ $HASH_PARALLEL (measured, $NPROC threads) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${LOGIN_ROWS[@]}"
+fi
+if [ "${#KEY_ROWS[@]}" -gt 0 ]; then
+    echo
+    echo "## API keys: verification and key for token — $TODAY"
+    echo
+    echo "plain is the baseline of a cheap answer (realm info, cached, no credentials); psk verifies the key on"
+    echo "every request (one indexed lookup by keyed hash, the realm, the owner and roles; the use event is"
+    echo "queued, stored off the request path) and answers the owner's claims: ratio = psk/s ÷ plain/s."
+    echo "key_token verifies the pair and signs one RS256 token: ratio = tokens/s ÷ (RSA sign/s × nproc)."
+    echo
+    echo "| stack | flow | per s | p50 ms | p99 ms | non-200 + socket errors | RSS after MB | ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|---|"
+    printf '%s\n' "${KEY_ROWS[@]}"
 fi
 if [ "${#SCALE_ROWS[@]}" -gt 0 ]; then
     echo

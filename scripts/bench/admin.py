@@ -11,6 +11,7 @@ and through the login pages as a cookie-keeping browser.
   admin.py web-setup      BASE REALM CLIENT_ID REDIRECT_URI USERNAME PASSWORD
   admin.py login          BASE REALM CLIENT_ID REDIRECT_URI USERNAME PASSWORD VERIFIER
   admin.py refresh-tokens BASE REALM CLIENT_ID REDIRECT_URI IDENTITY VERIFIER COUNT FILE
+  admin.py api-key        BASE REALM CLIENT_ID
 
 `setup` creates REALM and a confidential client with a service account, and
 turns off REALM's request rate limit (rateLimitRequestsPerMinute: 0): wrk
@@ -37,6 +38,9 @@ benchmark reuses.
 `refresh-tokens` uses that cookie to run COUNT single sign-on code flows
 (no password, no argon2) and writes the COUNT refresh tokens, one per line,
 to FILE: each starts its own rotation family, so each is usable once.
+
+`api-key` creates an API key (permissions "profile email") for the service
+account of CLIENT_ID through the admin API and prints "ID SECRET".
 """
 
 import base64
@@ -327,8 +331,25 @@ def cmd_refresh_tokens(base, realm, client_id, redirect_uri, identity, verifier,
     print(f"{len(tokens)} refresh tokens written to {path}")
 
 
+def cmd_api_key(base, realm, client_id):
+    a = Admin(base)
+    query = urllib.parse.urlencode({"clientId": client_id})
+    _, body = a.request("GET", f"/admin/realms/{realm}/clients?{query}")
+    client = json.loads(body)[0]["id"]
+    _, body = a.request("GET", f"/admin/realms/{realm}/clients/{client}/service-account-user")
+    user = json.loads(body)["id"]
+    _, body = a.request(
+        "POST",
+        f"/admin/realms/{realm}/users/{user}/api-keys",
+        {"description": "bench", "permissions": "profile email"},
+        ok=(201,),
+    )
+    key = json.loads(body)
+    print(key["id"], key["secret"])
+
+
 def main(argv):
-    cmds = {"setup": (cmd_setup, 4), "create-realms": (cmd_create_realms, 3),
+    cmds = {"api-key": (cmd_api_key, 3), "setup": (cmd_setup, 4), "create-realms": (cmd_create_realms, 3),
             "timings": (cmd_timings, 4), "web-setup": (cmd_web_setup, 6),
             "login": (cmd_login, 7), "refresh-tokens": (cmd_refresh_tokens, 8)}
     if len(argv) < 2 or argv[1] not in cmds:
