@@ -484,3 +484,45 @@ async fn account_page_in_a_real_browser_generates_a_key_uses_it_and_deletes_it()
 
     browser.close().await;
 }
+
+/// Runs SQL on the app's database, as a migration would.
+async fn execute_sql(app: &TestApp, sql: String) {
+    use diesel::connection::SimpleConnection;
+    let database = crate::isolation::direct_db(app);
+    tokio::task::spawn_blocking(move || {
+        database.blocking(|conn| conn.batch_execute(&sql).map_err(nexus::store::db::DbError::from))
+    })
+    .await
+    .expect("join")
+    .expect("sql");
+}
+
+#[tokio::test]
+async fn account_page_works_in_realms_stored_before_it_existed() {
+    let app = spawn_app().await;
+    realm_with_two_users(&app, "acct").await;
+    // A realm as earlier versions stored it: the account client without redirect URIs.
+    execute_sql(
+        &app,
+        "UPDATE clients SET redirect_uris = '[]' WHERE client_id = 'account'".to_owned(),
+    )
+    .await;
+    let app = app.restart().await;
+    let browser = HttpBrowser::new(&app);
+    let start = browser.get(&app.url("/realms/acct/account")).await;
+    let refused = browser.get(&absolute(&app, start.location.as_deref().expect("location"))).await;
+    assert_eq!(refused.status, 400, "no redirect URI registered yet: {}", refused.body);
+
+    // Migration 000004 registers Keycloak's relative `/realms/{realm}/account/*`.
+    let backend = if crate::helpers::stack().starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let migration = crate::helpers::repo_path(&format!(
+        "migrations/{backend}/2026-11-22-000004_account_redirect_uri/up.sql"
+    ));
+    execute_sql(&app, std::fs::read_to_string(migration).expect("migration")).await;
+    let app = app.restart().await;
+    let resp = app.admin(Method::GET, "/admin/realms/acct/clients?clientId=account", None).await;
+    let clients: Value = resp.json().await.expect("json");
+    assert_eq!(clients[0]["redirectUris"], json!(["/realms/acct/account/*"]));
+    let browser = HttpBrowser::new(&app);
+    sign_in(&app, &browser, "acct", "alice").await;
+}
