@@ -99,6 +99,22 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
+/// The end of a calendar day in UTC (`yyyy-MM-dd`, as an HTML date input sends it): the first
+/// second of the next day, so that a key "expiring on" a date still works all of that day.
+pub fn parse_date_end_of_day(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.len() != 10 {
+        return None;
+    }
+    parse_rfc3339(&format!("{text}T00:00:00Z")).map(|start| start + 86_400)
+}
+
+/// `2026-11-22 14:05 UTC`, for people.
+pub fn format_for_people(epoch_seconds: i64) -> String {
+    let iso = format_rfc3339(epoch_seconds);
+    format!("{} {} UTC", &iso[..10], &iso[11..16])
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -146,5 +162,18 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_date_ends_at_the_next_midnight_utc() {
+        assert_eq!(parse_date_end_of_day("2026-11-22"), Some(1_795_305_600 + 86_400));
+        assert_eq!(
+            format_rfc3339(parse_date_end_of_day("2026-12-31").expect("a date")),
+            "2027-01-01T00:00:00Z"
+        );
+        for bad in ["", "2026-02-30", "22-11-2026", "2026-11-22T00:00:00Z", "tomorrow"] {
+            assert_eq!(parse_date_end_of_day(bad), None, "{bad}");
+        }
+        assert_eq!(format_for_people(1_795_356_300), "2026-11-22 14:05 UTC");
     }
 }

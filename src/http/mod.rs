@@ -1,6 +1,7 @@
 //! actix only: routes, request reading, middleware. Handlers parse, call one service, render.
 
 pub mod account;
+pub mod account_page;
 pub mod admin;
 pub mod api_keys;
 pub mod body;
@@ -29,4 +30,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     api_keys::routes(cfg);
     admin::routes(cfg);
     account::routes(cfg);
+    account_page::routes(cfg);
 }

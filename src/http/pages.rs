@@ -48,7 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(super::rate_limit::login)),
     )
     .service(web::resource("/realms/{realm}/login-actions/consent").route(web::post().to(consent_action)))
-    .service(web::resource("/resources/nexus.css").route(web::get().to(views::stylesheet)));
+    .service(web::resource("/resources/nexus.css").route(web::get().to(views::stylesheet)))
+    .service(web::resource("/resources/account.js").route(web::get().to(views::account_script)));
 }
 
 /// A login or consent in progress.
@@ -74,7 +75,7 @@ fn flow_key(realm: &RealmRuntime, tab_id: &str) -> String {
     format!("flow:{}:{}", realm.realm.id, tab_id)
 }
 
-fn realm_title(realm: &RealmRuntime) -> &str {
+pub(crate) fn realm_title(realm: &RealmRuntime) -> &str {
     realm.realm.display_name.as_deref().unwrap_or(&realm.realm.name)
 }
 
@@ -87,7 +88,7 @@ fn internal_error(realm: &RealmRuntime, e: impl std::fmt::Debug) -> HttpResponse
     )
 }
 
-async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmRuntime>, HttpResponse> {
+pub(crate) async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmRuntime>, HttpResponse> {
     match super::protocol::resolve_realm(state, name).await {
         Ok(realm) => Ok(realm),
         Err(resp) => {
@@ -145,7 +146,7 @@ async fn authorize_endpoint(
         },
         None => None,
     };
-    let request = match authorize::validate(&params, client.as_deref()) {
+    let request = match authorize::validate(&params, client.as_deref(), &state.public_url) {
         Ok(r) => r,
         Err(AuthorizeError::Page(message)) => return views::error_page(StatusCode::BAD_REQUEST, title, &message),
         Err(AuthorizeError::Redirect(to, error, description)) => {
@@ -190,7 +191,7 @@ async fn authorize_endpoint(
 }
 
 /// The live SSO session of the browser's cookie and its (enabled) user.
-async fn current_session(
+pub(crate) async fn current_session(
     state: &AppState,
     realm: &RealmRuntime,
     req: &HttpRequest,
@@ -340,7 +341,7 @@ async fn posted_flow(
     Ok((tab_id.to_owned(), browser, flow))
 }
 
-async fn read_form(req: &HttpRequest, payload: web::Payload) -> Option<FormParams> {
+pub(crate) async fn read_form(req: &HttpRequest, payload: web::Payload) -> Option<FormParams> {
     if body::media_type(req).as_deref() != Some("application/x-www-form-urlencoded") {
         return None;
     }

@@ -39,6 +39,97 @@ pub struct ErrorPage<'a> {
     pub message: &'a str,
 }
 
+/// What the account pages' layout shows around a section: who is signed in, where the links go.
+pub struct AccountFrame<'a> {
+    pub realm_title: &'a str,
+    /// `/realms/{realm}/account`.
+    pub base: &'a str,
+    pub username: &'a str,
+    pub logout_url: &'a str,
+    /// The section shown, for the navigation's `aria-current` (`api-keys`; issue 5 adds more).
+    pub section: &'a str,
+}
+
+/// A key in the account page's list.
+pub struct ApiKeyRow {
+    pub id: String,
+    pub prefix: String,
+    pub description: String,
+    pub kind: &'static str,
+    pub environment: &'static str,
+    pub permissions: String,
+    pub created: String,
+    pub created_iso: String,
+    pub expires: String,
+    pub expires_iso: String,
+    pub last_used: Option<(String, String)>,
+    /// `active`, `expired` or `revoked`.
+    pub status: &'static str,
+}
+
+/// A secret shown once, right after it was made.
+pub struct ShownSecret {
+    pub key_id: String,
+    pub secret: String,
+    /// `created`, `rotated` or `regenerated`.
+    pub action: String,
+}
+
+/// The "Generate New" form as typed, with a message per field when it was refused.
+#[derive(Default)]
+pub struct KeyForm {
+    pub description: String,
+    pub expires: String,
+    pub permissions: String,
+    pub kind: String,
+    pub environment: String,
+    pub description_error: Option<String>,
+    pub expires_error: Option<String>,
+    pub permissions_error: Option<String>,
+    pub kind_error: Option<String>,
+    pub general_error: Option<String>,
+}
+
+impl KeyForm {
+    pub fn has_errors(&self) -> bool {
+        self.description_error.is_some()
+            || self.expires_error.is_some()
+            || self.permissions_error.is_some()
+            || self.kind_error.is_some()
+            || self.general_error.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/api_keys.html")]
+pub struct ApiKeysPage<'a> {
+    pub frame: AccountFrame<'a>,
+    pub csrf_token: &'a str,
+    pub keys: &'a [ApiKeyRow],
+    pub shown: Option<&'a ShownSecret>,
+    pub notice: Option<&'a str>,
+    pub form: &'a KeyForm,
+    /// The realm's client scope names, offered as permissions.
+    pub scopes: &'a [String],
+    /// Whether Rotate is offered, and the old secret's grace period in words.
+    pub rotation_grace: &'a str,
+}
+
+/// "Are you sure?" for Delete, Rotate or Regenerate: works without JavaScript.
+#[derive(Template)]
+#[template(path = "account/confirm.html")]
+pub struct ConfirmKeyActionPage<'a> {
+    pub frame: AccountFrame<'a>,
+    pub csrf_token: &'a str,
+    pub key: &'a ApiKeyRow,
+    /// `delete`, `rotate` or `regenerate`.
+    pub action: &'a str,
+    pub title: &'a str,
+    pub explanation: &'a str,
+    pub button: &'a str,
+    pub danger: bool,
+}
+
 /// OAuth 2.0 Form Post Response Mode: a form the browser submits to the client at once.
 #[derive(Template)]
 #[template(path = "form_post.html")]
@@ -49,6 +140,16 @@ pub struct FormPostPage<'a> {
 }
 
 const FORM_POST_SCRIPT: &str = "document.getElementById('kc-form-post').submit();";
+
+/// The account pages also run nexus's own script (`/resources/account.js`, the copy button) and post
+/// forms only to nexus.
+const ACCOUNT_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// An account page: the page headers, its CSP with nexus's script.
+pub fn account_page(status: StatusCode, template: &impl Template) -> HttpResponse {
+    page_with_csp(status, template, ACCOUNT_CSP)
+}
 
 /// An HTML page with nexus's page headers; a template that fails to render is a logged 500.
 pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
@@ -100,4 +201,12 @@ pub async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../static/nexus.css"))
+}
+
+/// The account pages' script (the copy button), built into the binary.
+pub async fn account_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/account.js"))
 }

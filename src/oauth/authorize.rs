@@ -70,7 +70,12 @@ impl AuthorizeError {
 }
 
 /// Validates the request against the client (already looked up; `None` when unknown or disabled).
-pub fn validate(params: &FormParams, client: Option<&ClientRuntime>) -> Result<AuthRequest, AuthorizeError> {
+/// Relative registered redirect URIs are resolved against `public_url`.
+pub fn validate(
+    params: &FormParams,
+    client: Option<&ClientRuntime>,
+    public_url: &str,
+) -> Result<AuthRequest, AuthorizeError> {
     let client_id = params
         .get("client_id")
         .ok_or_else(|| AuthorizeError::Page("Invalid parameter: client_id".into()))?;
@@ -82,7 +87,7 @@ pub fn validate(params: &FormParams, client: Option<&ClientRuntime>) -> Result<A
     }
     let redirect_uri = params
         .get("redirect_uri")
-        .filter(|uri| redirect_uri_matches(uri, &client.client.redirect_uris))
+        .filter(|uri| redirect_uri_matches(uri, &client.client.redirect_uris, Some(public_url)))
         .ok_or_else(|| AuthorizeError::Page("Invalid parameter: redirect_uri".into()))?;
     let state = params.get("state").map(str::to_owned);
     // With a bad response_mode the error itself goes back the default way.
@@ -183,13 +188,22 @@ fn parse_prompt(value: Option<&str>) -> Result<(bool, bool, bool), &'static str>
 
 /// Exact match against the registered URIs; a registered URI ending in `*` (Keycloak's wildcard)
 /// matches any URI it is a prefix of. A URI with a fragment never matches (RFC 6749 §3.1.2).
-pub fn redirect_uri_matches(wanted: &str, registered: &[String]) -> bool {
+pub fn redirect_uri_matches(wanted: &str, registered: &[String], public_url: Option<&str>) -> bool {
     if wanted.contains('#') || url::Url::parse(wanted).is_err() {
         return false;
     }
-    registered.iter().any(|r| match r.strip_suffix('*') {
-        Some(prefix) => wanted.starts_with(prefix),
-        None => r == wanted,
+    registered.iter().any(|r| {
+        // Keycloak registers relative URIs (the `account` client's `/realms/{realm}/account/*`) and
+        // resolves them against the server's own URL; without that URL they never match.
+        let resolved = match (r.starts_with('/'), public_url) {
+            (false, _) => std::borrow::Cow::Borrowed(r.as_str()),
+            (true, Some(base)) => std::borrow::Cow::Owned(format!("{}{r}", base.trim_end_matches('/'))),
+            (true, None) => return false,
+        };
+        match resolved.strip_suffix('*') {
+            Some(prefix) => wanted.starts_with(prefix),
+            None => resolved == wanted,
+        }
     })
 }
 
@@ -215,13 +229,43 @@ mod tests {
     #[test]
     fn redirect_uris_match_exactly_or_by_registered_wildcard() {
         let registered = vec!["https://app.example/cb".to_owned(), "https://spa.example/*".to_owned()];
-        assert!(redirect_uri_matches("https://app.example/cb", &registered));
-        assert!(!redirect_uri_matches("https://app.example/cb/", &registered));
-        assert!(!redirect_uri_matches("https://app.example/cb?x=1", &registered));
-        assert!(!redirect_uri_matches("https://app.example/cbx", &registered));
-        assert!(redirect_uri_matches("https://spa.example/any/path?x=1", &registered));
-        assert!(!redirect_uri_matches("https://spa.example.evil/x", &registered));
-        assert!(!redirect_uri_matches("https://app.example/cb#frag", &registered));
+        assert!(redirect_uri_matches("https://app.example/cb", &registered, None));
+        assert!(!redirect_uri_matches("https://app.example/cb/", &registered, None));
+        assert!(!redirect_uri_matches("https://app.example/cb?x=1", &registered, None));
+        assert!(!redirect_uri_matches("https://app.example/cbx", &registered, None));
+        assert!(redirect_uri_matches(
+            "https://spa.example/any/path?x=1",
+            &registered,
+            None
+        ));
+        assert!(!redirect_uri_matches("https://spa.example.evil/x", &registered, None));
+        assert!(!redirect_uri_matches("https://app.example/cb#frag", &registered, None));
+    }
+
+    #[test]
+    fn relative_redirect_uris_resolve_against_the_public_url() {
+        let registered = vec!["/realms/acme/account/*".to_owned()];
+        let base = Some("https://id.example/");
+        assert!(redirect_uri_matches(
+            "https://id.example/realms/acme/account/callback",
+            &registered,
+            base
+        ));
+        assert!(!redirect_uri_matches(
+            "https://evil.example/realms/acme/account/x",
+            &registered,
+            base
+        ));
+        assert!(!redirect_uri_matches(
+            "https://id.example/realms/other/account/x",
+            &registered,
+            base
+        ));
+        assert!(!redirect_uri_matches(
+            "https://id.example/realms/acme/account/x",
+            &registered,
+            None
+        ));
     }
 
     #[test]

@@ -23,9 +23,10 @@ impl Registrar for ClientRegistrar<'_> {
             return Err(RegistrarError::Unspecified);
         }
         let registered = &self.client.client.redirect_uris;
-        // The same rule as the authorization endpoint: exact, or under a registered trailing `*`.
+        // The same rule as the authorization endpoint: exact, or under a registered trailing `*`
+        // (relative registrations are not resolved here: nexus's own endpoint resolves them).
         let chosen = match &bound.redirect_uri {
-            Some(wanted) if super::authorize::redirect_uri_matches(wanted.as_str(), registered) => {
+            Some(wanted) if super::authorize::redirect_uri_matches(wanted.as_str(), registered, None) => {
                 wanted.as_str().to_owned()
             }
             Some(_) => return Err(RegistrarError::Unspecified),

@@ -110,6 +110,8 @@ pub fn create_realm(
     account.public_client = true;
     account.standard_flow_enabled = true;
     account.base_url = Some(format!("/realms/{}/account/", realm.name));
+    // Keycloak's registration, relative to the server's URL: the account page signs in through it.
+    account.redirect_uris = vec![format!("/realms/{}/account/*", realm.name)];
     super::clients::insert_with_realm_defaults(conn, &account)?;
     let manage_links = client_role(&realm, &account, "manage-account-links");
     db::roles::insert(conn, &manage_links)?;
