@@ -8,20 +8,20 @@
 --
 -- Every non-200 is counted; done() prints one "BENCH ..." line for scripts/bench.sh.
 
-local mode = os.getenv("BENCH_MODE") or "psk"
-local secret = os.getenv("BENCH_SECRET") or ""
-local key_id = os.getenv("BENCH_KEY_ID") or ""
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(dir .. "lib.lua")
+
+local mode = env_or("BENCH_MODE", "psk")
 
 if mode == "psk" then
-  if secret == "" then error("BENCH_SECRET is not set") end
   wrk.method = "GET"
-  wrk.headers["Authorization-PSK"] = secret
+  wrk.headers["Authorization-PSK"] = require_env("BENCH_SECRET")
 elseif mode == "exchange" then
-  if secret == "" or key_id == "" then error("BENCH_SECRET and BENCH_KEY_ID are needed") end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Accept"] = "application/json"
-  wrk.body = string.format('{"apiKey":"%s","apiSecret":"%s"}', key_id, secret)
+  wrk.body = string.format('{"apiKey":"%s","apiSecret":"%s"}',
+    require_env("BENCH_KEY_ID"), require_env("BENCH_SECRET"))
 elseif mode == "plain" then
   wrk.method = "GET"
 else
@@ -36,34 +36,19 @@ end
 
 function init(args)
   ok_count = 0
-  bad_count = 0
-  first_bad_status = 0
-  first_bad_body = ""
 end
 
 function response(status, headers, body)
   if status == 200 then
     ok_count = ok_count + 1
   else
-    bad_count = bad_count + 1
-    if first_bad_status == 0 then
-      first_bad_status = status
-      first_bad_body = string.sub(body or "", 1, 300)
-    end
+    note_bad(status, body)
   end
 end
 
 function done(summary, latency, requests)
-  local ok, bad, status, body = 0, 0, 0, ""
-  for _, t in ipairs(threads) do
-    ok = ok + t:get("ok_count")
-    bad = bad + t:get("bad_count")
-    local s = t:get("first_bad_status")
-    if status == 0 and s ~= 0 then
-      status = s
-      body = t:get("first_bad_body")
-    end
-  end
+  local ok, bad = gather(threads, "ok_count"), gather(threads, "bad_count")
+  local status, body = first_bad(threads)
   local e = summary.errors
   local socket_errors = e.connect + e.read + e.write + e.timeout
   local secs = summary.duration / 1e6
