@@ -134,7 +134,7 @@ pub(crate) async fn authenticate(
     // An API key acts as its owner, with at most the key's role; like a token minted from a key,
     // it may read but not create or change keys.
     if let Some(presented) = crate::http::key_auth::presented_key(req) {
-        let (key_realm, grant) = crate::http::key_auth::key_grant(state, req, presented, Some(&realm.realm.id))
+        let (key_realm, grant) = crate::http::key_auth::key_grant(state, req, presented, Some(&realm))
             .await
             .map_err(|e| AccountError::Internal(e.to_string()))?
             .ok_or(AccountError::Unauthorized)?;

@@ -714,7 +714,10 @@ async fn key_action(
                 .transaction(move |conn| keys::delete(conn, &realm_id, &user_id, &id))
                 .await
             {
-                Ok(()) => see_other(&format!("{base}/api-keys?notice=deleted")),
+                Ok(()) => {
+                    crate::http::admin::invalidate(&state, &realm_name).await;
+                    see_other(&format!("{base}/api-keys?notice=deleted"))
+                }
                 Err(ApiKeyError::NotFound) => no_such_key(&viewer.realm),
                 Err(e) => internal_error(&viewer.realm, e),
             }
@@ -735,6 +738,9 @@ async fn key_action(
                 })
                 .await;
             let done = if rotate { "rotated" } else { "regenerated" };
+            if replaced.is_ok() {
+                crate::http::admin::invalidate(&state, &realm_name).await;
+            }
             match replaced {
                 Ok((key, secret)) => match hold_secret(&state, &viewer, &key.id, secret, done).await {
                     Ok(location) => see_other(&location),

@@ -387,6 +387,8 @@ async fn change_own(
             .db
             .transaction(move |conn| apply_change(conn, &master, &realm, &user_id, &id, &user_id, change, now))
             .await?;
+        // Every node drops its cached grants of the realm's keys (ADR 014).
+        super::admin::invalidate(&state, &realm_name).await;
         Ok::<HttpResponse, Problem>(changed(key, secret))
     }
     .await;
@@ -463,9 +465,9 @@ async fn key_for_token(
         let (_, grant) = check_key(
             &state,
             &req,
-            body.api_secret,
-            Some(body.api_key),
-            Some(realm.realm.id.clone()),
+            &body.api_secret,
+            Some(&body.api_key),
+            Some(&realm),
             "key_for_token",
         )
         .await?
@@ -644,6 +646,7 @@ async fn admin_change(
                 )?)
             })
             .await?;
+        super::admin::invalidate(&state, &realm_name).await;
         Ok::<HttpResponse, AdminFailure>(changed(key, secret))
     }
     .await;

@@ -177,7 +177,7 @@ async fn userinfo(
     // An API key presented itself (issue 4): the owner's claims, as far as the key's permissions
     // release them. No client, so no CORS grant.
     if let Some(presented) = super::key_auth::presented_key(&req) {
-        return match super::key_auth::key_grant(&state, &req, presented, Some(&realm.realm.id)).await {
+        return match super::key_auth::key_grant(&state, &req, presented, Some(&realm)).await {
             Ok(Some((_, grant))) => {
                 userinfo_response(&grant.owner, &scopes_of_key(&grant.key.permissions), &CorsGrant::Deny)
             }

@@ -361,13 +361,24 @@ impl Refusal {
 /// A key as a request presents it.
 #[derive(Clone, Copy, Debug)]
 pub struct Presented<'a> {
-    pub secret: &'a str,
+    /// The keyed hash of the presented secret (`MasterKey::keyed_hash`): keys are found by it.
+    pub secret_hash: &'a str,
     /// The key id, when the caller names it (Basic `id:secret`, key for token).
     pub key_id: Option<&'a str>,
     /// The realm the key must belong to, when the endpoint names one.
     pub realm_id: Option<&'a str>,
     /// The client's address (for the allowlist).
     pub address: Option<IpAddr>,
+}
+
+/// Which of its key's secrets a presented secret is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretMatch {
+    Current,
+    /// The secret a rotation replaced, working until the end of its grace period (if any).
+    Previous {
+        until: Option<i64>,
+    },
 }
 
 /// A refused key: why, and where to record it.
@@ -380,28 +391,88 @@ pub struct Refused {
     pub key: Option<(String, String)>,
 }
 
+impl Refused {
+    /// A refusal pinned on `key` (recorded in its realm, with its owner).
+    pub fn of_key(refusal: Refusal, key: &ApiKey) -> Self {
+        Self {
+            refusal,
+            realm_id: Some(key.realm_id.clone()),
+            key: Some((key.id.clone(), key.user_id.clone())),
+        }
+    }
+}
+
 /// The outcome of checking a presented key and loading what it may act as.
 #[derive(Debug)]
 pub enum KeyCheck {
-    Granted { realm: Realm, grant: Box<KeyGrant> },
+    Granted {
+        realm: Realm,
+        grant: Box<KeyGrant>,
+        /// Which secret of the key was presented (a cache of granted keys needs it).
+        matched: SecretMatch,
+    },
     Refused(Refused),
+}
+
+/// Every rule a found key must pass for this request, in the order refusals are reported; `realm`
+/// is the key's realm (`None` when it no longer exists). The one place these rules live: the
+/// database path (`verify_presented`) and the hot-path cache of granted keys both call it, so a
+/// cached key is judged exactly as a freshly loaded one.
+pub fn judge(
+    key: &ApiKey,
+    matched: SecretMatch,
+    presented: &Presented<'_>,
+    realm: Option<&Realm>,
+    now: i64,
+) -> Result<(), Refusal> {
+    if let SecretMatch::Previous { until } = matched {
+        if until.is_none_or(|until| now >= until) {
+            return Err(Refusal::RotatedSecret);
+        }
+    }
+    if let Some(id) = presented.key_id {
+        if !secrets::constant_time_eq(id.as_bytes(), key.id.as_bytes()) {
+            return Err(Refusal::WrongKeyId);
+        }
+    }
+    if presented.realm_id.is_some_and(|r| r != key.realm_id) {
+        return Err(Refusal::OtherRealm);
+    }
+    if key.revoked {
+        return Err(Refusal::Revoked);
+    }
+    if now >= key.expires_at {
+        return Err(Refusal::Expired);
+    }
+    let Some(realm) = realm.filter(|r| r.enabled && r.id == key.realm_id) else {
+        return Err(Refusal::RealmDisabled);
+    };
+    if check_environment(realm, key.environment).is_err() {
+        return Err(Refusal::EnvironmentNotAccepted);
+    }
+    if !key.allows_address(presented.address) {
+        return Err(Refusal::AddressNotAllowed);
+    }
+    Ok(())
 }
 
 /// Verifies a presented key: one indexed lookup by the keyed hash of its secret (the previous
 /// secret of a rotated key is a second lookup, only when the first finds nothing), then the key's
-/// and its realm's rules. Costs a few indexed reads, never a password hash.
+/// and its realm's rules (`judge`). Costs a few indexed reads, never a password hash.
 pub fn verify_presented(
     conn: &mut DbConnection,
-    master_key: &MasterKey,
     presented: Presented<'_>,
     now: i64,
-) -> Result<Result<(Realm, ApiKey), Refused>, ApiKeyError> {
-    let hash = master_key.keyed_hash(presented.secret.as_bytes());
-    let (row, current) = match db::api_keys::find_by_secret_hash(conn, &hash)? {
-        Some(row) => (Some(row), true),
-        None => (db::api_keys::find_by_previous_secret_hash(conn, &hash)?, false),
+) -> Result<Result<(Realm, ApiKey, SecretMatch), Refused>, ApiKeyError> {
+    let hash = presented.secret_hash;
+    let found = match db::api_keys::find_by_secret_hash(conn, hash)? {
+        Some(row) => Some((row, SecretMatch::Current)),
+        None => db::api_keys::find_by_previous_secret_hash(conn, hash)?.map(|row| {
+            let until = row.previous_secret_expires_at;
+            (row, SecretMatch::Previous { until })
+        }),
     };
-    let Some(row) = row else {
+    let Some((row, matched)) = found else {
         // Pin a wrong secret on the key it names, so its owner's record shows the attempt.
         let named = match (presented.key_id, presented.realm_id) {
             (Some(id), Some(realm_id)) if rules::validate_id(id).is_ok() => {
@@ -415,66 +486,29 @@ pub fn verify_presented(
             key: named,
         }));
     };
-    let in_grace = !current && row.previous_secret_expires_at.is_some_and(|until| now < until);
     let key = row.into_key();
-    let refused = |refusal: Refusal| {
-        Ok(Err(Refused {
-            refusal,
-            realm_id: Some(key.realm_id.clone()),
-            key: Some((key.id.clone(), key.user_id.clone())),
-        }))
-    };
-    if !current && !in_grace {
-        return refused(Refusal::RotatedSecret);
+    let realm = db::realms::find(conn, &key.realm_id)?;
+    match (judge(&key, matched, &presented, realm.as_ref(), now), realm) {
+        (Ok(()), Some(realm)) => Ok(Ok((realm, key, matched))),
+        (Err(refusal), _) => Ok(Err(Refused::of_key(refusal, &key))),
+        (Ok(()), None) => Ok(Err(Refused::of_key(Refusal::RealmDisabled, &key))),
     }
-    if let Some(id) = presented.key_id {
-        if !secrets::constant_time_eq(id.as_bytes(), key.id.as_bytes()) {
-            return refused(Refusal::WrongKeyId);
-        }
-    }
-    if presented.realm_id.is_some_and(|r| r != key.realm_id) {
-        return refused(Refusal::OtherRealm);
-    }
-    if key.revoked {
-        return refused(Refusal::Revoked);
-    }
-    if now >= key.expires_at {
-        return refused(Refusal::Expired);
-    }
-    let Some(realm) = db::realms::find(conn, &key.realm_id)?.filter(|r| r.enabled) else {
-        return refused(Refusal::RealmDisabled);
-    };
-    if check_environment(&realm, key.environment).is_err() {
-        return refused(Refusal::EnvironmentNotAccepted);
-    }
-    if !key.allows_address(presented.address) {
-        return refused(Refusal::AddressNotAllowed);
-    }
-    Ok(Ok((realm, key)))
 }
 
 /// Verifies a presented key (`verify_presented`) and loads its owner and the roles it may use.
-pub fn check_presented(
-    conn: &mut DbConnection,
-    master_key: &MasterKey,
-    presented: Presented<'_>,
-    now: i64,
-) -> Result<KeyCheck, ApiKeyError> {
-    let (realm, key) = match verify_presented(conn, master_key, presented, now)? {
+pub fn check_presented(conn: &mut DbConnection, presented: Presented<'_>, now: i64) -> Result<KeyCheck, ApiKeyError> {
+    let (realm, key, matched) = match verify_presented(conn, presented, now)? {
         Ok(found) => found,
         Err(refused) => return Ok(KeyCheck::Refused(refused)),
     };
-    let pinned = (key.id.clone(), key.user_id.clone());
+    let refused = Refused::of_key(Refusal::OwnerDisabled, &key);
     match grant_of(conn, &realm.id, key)? {
         Some(grant) => Ok(KeyCheck::Granted {
             realm,
             grant: Box::new(grant),
+            matched,
         }),
-        None => Ok(KeyCheck::Refused(Refused {
-            refusal: Refusal::OwnerDisabled,
-            realm_id: Some(realm.id.clone()),
-            key: Some(pinned),
-        })),
+        None => Ok(KeyCheck::Refused(refused)),
     }
 }
 

@@ -22,11 +22,15 @@ use crate::crypto::secrets::MasterKey;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::ClientScopes;
 use crate::domain::{Client, ClientAuthenticator, KeyStatus, Realm, User};
+use crate::service::api_keys::{KeyGrant, SecretMatch};
 use crate::store::db::{self, Db};
 use crate::store::ephemeral::EphemeralStore;
 
 const MAX_AGE: Duration = Duration::from_secs(60);
 const SWEEP_EVERY: usize = 256;
+/// Granted API keys kept per realm; past this the realm's key cache starts over (a realm with
+/// more keys in use than this pays the database lookup for some of them, nothing worse).
+const MAX_CACHED_KEYS: usize = 10_000;
 
 /// Everything the token endpoint needs of a realm, parsed once.
 pub struct RealmRuntime {
@@ -39,7 +43,18 @@ pub struct RealmRuntime {
     /// HS512 key of the tokens only nexus reads back (refresh tokens); not in the JWKS.
     pub internal_key: InternalTokenKey,
     clients: RwLock<HashMap<String, Arc<ClientRuntime>>>,
+    /// API keys granted since the realm was loaded, by the keyed hash of the presented secret.
+    api_keys: RwLock<HashMap<String, Arc<CachedKeyGrant>>>,
     loaded_at: Instant,
+}
+
+/// A key the database granted, with its owner and roles as they were then. Whatever can change
+/// them (key changes, user and role writes, realm settings) invalidates the realm, and so this;
+/// what depends on the request or the clock (secret in grace, key id, expiry, address) is judged
+/// again on every use (`service::api_keys::judge`).
+pub struct CachedKeyGrant {
+    pub grant: KeyGrant,
+    pub matched: SecretMatch,
 }
 
 impl RealmRuntime {
@@ -47,6 +62,11 @@ impl RealmRuntime {
         self.keys
             .first()
             .filter(|k| k.status == KeyStatus::Active && k.signer.is_some())
+    }
+
+    /// A granted key by the keyed hash of its presented secret, if this node has seen it lately.
+    pub fn cached_key(&self, secret_hash: &str) -> Option<Arc<CachedKeyGrant>> {
+        self.api_keys.read().get(secret_hash).cloned()
     }
 
     /// The claims of a token this realm signed, with a published RS256 key or its internal HS512
@@ -181,6 +201,7 @@ impl RealmCache {
             keys,
             jwks,
             clients: RwLock::new(HashMap::new()),
+            api_keys: RwLock::new(HashMap::new()),
             loaded_at: Instant::now(),
         });
         if self.generation.load(Ordering::SeqCst) == generation {
@@ -242,6 +263,27 @@ impl RealmCache {
             realm.clients.write().insert(client_id.to_owned(), runtime.clone());
         }
         Ok(Some(runtime))
+    }
+
+    /// Where invalidations stand; read it before loading something to cache with `remember_key`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Keeps a key the database granted in `realm`'s runtime, unless an invalidation happened since
+    /// `generation` (the grant may predate the write that invalidated it).
+    pub fn remember_key(&self, realm: &RealmRuntime, secret_hash: String, entry: CachedKeyGrant, generation: u64) {
+        if entry.grant.key.realm_id != realm.realm.id {
+            return;
+        }
+        let mut keys = realm.api_keys.write();
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(secret_hash, Arc::new(entry));
     }
 
     /// Evicts a realm on this node only.

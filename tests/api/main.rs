@@ -6,6 +6,7 @@ mod account_page;
 mod admin_roles_groups;
 mod admin_sessions;
 mod admin_users;
+mod api_key_cache;
 mod api_key_lifecycle;
 mod api_keys;
 mod authorization_code;
