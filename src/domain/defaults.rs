@@ -57,6 +57,8 @@ pub fn default_roles_name(realm: &str) -> String {
 }
 
 pub const CLIENT_ACCOUNT: &str = "account";
+/// The admin console signs administrators in as this public client (as in Keycloak).
+pub const CLIENT_ADMIN_CONSOLE: &str = "security-admin-console";
 pub const CLIENT_ADMIN_CLI: &str = "admin-cli";
 pub const CLIENT_REALM_MANAGEMENT: &str = "realm-management";
 

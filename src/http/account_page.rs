@@ -10,27 +10,22 @@
 //!   ephemeral store (see `hold_secret`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
+use super::page_sign_in::{CallbackQuery, SignInClient, SignInFailure};
 use super::pages::{current_session, page_realm, read_form, realm_title};
+use super::shown_once;
 use super::views::{self, AccountFrame, ApiKeyRow, ApiKeysPage, ConfirmKeyActionPage, KeyForm, ShownSecret};
-use crate::crypto::secrets::{constant_time_eq, generate_secret, random_token_id};
+use crate::crypto::secrets::constant_time_eq;
 use crate::domain::api_keys::{ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::dates::{format_rfc3339, parse_date_end_of_day, parse_rfc3339};
 use crate::domain::defaults::CLIENT_ACCOUNT;
 use crate::domain::User;
-use crate::oauth::code_grant::s256;
 use crate::oauth::params::FormParams;
 use crate::service::api_keys::{self as keys, ApiKeyError, NewApiKey};
-use crate::service::codes::{self, Redeemed};
 use crate::service::realm_cache::RealmRuntime;
 use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
@@ -38,10 +33,6 @@ use crate::store::db;
 
 /// Binds a sign-in in progress (the `state` of the authorization request) to its browser.
 const LOGIN_COOKIE: &str = "NEXUS_ACCOUNT_LOGIN";
-/// How long a sign-in may take (as long as a login flow).
-const LOGIN_LIFESPAN: i64 = 30 * 60;
-/// How long a new secret waits for the page that shows it.
-const SHOWN_SECRET_TTL: Duration = Duration::from_secs(5 * 60);
 const DESCRIPTION_MAX: usize = 200;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -62,14 +53,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn base_path(realm: &RealmRuntime) -> String {
     format!("/realms/{}/account", realm.realm.name)
-}
-
-fn redirect_uri(state: &AppState, realm: &RealmRuntime) -> String {
-    format!(
-        "{}{}/callback",
-        state.public_url.trim_end_matches('/'),
-        base_path(realm)
-    )
 }
 
 /// A 303 to a path of nexus, never stored.
@@ -112,28 +95,16 @@ async fn viewer(
             }
             Ok(Viewer { realm, session, user })
         }
-        Ok(None) if sign_in_if_needed => Err(start_sign_in(state, &realm)),
+        Ok(None) if sign_in_if_needed => Err(sign_in_client(&realm).start(state, &realm)),
         // A form posted after the session ended: back to the page, which signs in again.
         Ok(None) => Err(see_other(&format!("{}/api-keys", base_path(&realm)))),
         Err(e) => Err(internal_error(&realm, e)),
     }
 }
 
-/// The PKCE verifier of a sign-in: derived from its `state`, so nothing needs to be stored.
-fn pkce_verifier(state: &AppState, realm: &RealmRuntime, login_id: &str) -> String {
-    hmac_hex(state, "account-page pkce", &format!("{}:{login_id}", realm.realm.id))
-}
-
-fn hmac_hex(state: &AppState, purpose: &str, message: &str) -> String {
-    let key = state.master_key.derive_key(purpose);
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret()).expect("HMAC takes any key length");
-    mac.update(message.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
 /// The CSRF token of the account forms: bound to the SSO session (a new sign-in, a new token).
 fn csrf_token(state: &AppState, viewer: &Viewer) -> String {
-    hmac_hex(
+    super::page_sign_in::hmac_hex(
         state,
         "account-page csrf",
         &format!("{}:{}", viewer.realm.realm.id, viewer.session.id),
@@ -146,40 +117,14 @@ fn csrf_ok(state: &AppState, viewer: &Viewer, form: &FormParams) -> bool {
         .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
 }
 
-fn login_cookie(state: &AppState, realm: &RealmRuntime, value: String, max_age: i64) -> Cookie<'static> {
-    Cookie::build(LOGIN_COOKIE, value)
-        .path(format!("{}/", base_path(realm)))
-        .http_only(true)
-        .secure(super::cookies::secure(&state.public_url))
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::seconds(max_age))
-        .finish()
-}
-
-/// Sends the browser to the authorization endpoint as the `account` client.
-fn start_sign_in(state: &AppState, realm: &RealmRuntime) -> HttpResponse {
-    let login_id = random_token_id();
-    let challenge = s256(&pkce_verifier(state, realm, &login_id));
-    let redirect_uri = redirect_uri(state, realm);
-    let query = serde_urlencoded::to_string([
-        ("client_id", CLIENT_ACCOUNT),
-        ("redirect_uri", redirect_uri.as_str()),
-        ("response_type", "code"),
-        ("scope", "openid"),
-        ("state", login_id.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ])
-    .unwrap_or_default();
-    let mut response = HttpResponse::Found()
-        .insert_header((
-            "Location",
-            format!("/realms/{}/protocol/openid-connect/auth?{query}", realm.realm.name),
-        ))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish();
-    let _ = response.add_cookie(&login_cookie(state, realm, login_id, LOGIN_LIFESPAN));
-    response
+/// The account page signs in as Keycloak's built-in `account` client.
+fn sign_in_client(realm: &RealmRuntime) -> SignInClient {
+    SignInClient {
+        client_id: CLIENT_ACCOUNT,
+        base: base_path(realm),
+        cookie: LOGIN_COOKIE,
+        purpose: "account-page pkce",
+    }
 }
 
 /// `GET /realms/{realm}/account[/]`: the first section.
@@ -190,16 +135,7 @@ async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Str
     }
 }
 
-#[derive(Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-}
-
-/// `GET /realms/{realm}/account/callback`: the end of signing in. The code is taken (it cannot be
-/// used again), and must be the `account` client's, for this redirect URI and PKCE verifier, and
-/// of the SSO session this browser now holds.
+/// `GET /realms/{realm}/account/callback`: the end of signing in (`SignInClient::finish`).
 async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -210,62 +146,15 @@ async fn callback(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let title = realm_title(&realm);
-    let failed = |message: &str| {
-        let mut resp = views::error_page(StatusCode::BAD_REQUEST, title, message);
-        let _ = resp.add_cookie(&login_cookie(&state, &realm, String::new(), 0));
-        resp
-    };
-    let login_id = req
-        .cookie(LOGIN_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    let state_ok = query
-        .state
-        .as_deref()
-        .is_some_and(|s| !login_id.is_empty() && constant_time_eq(s.as_bytes(), login_id.as_bytes()));
-    if !state_ok {
-        return failed(
-            "Signing in to your account did not complete in this browser. Please open your account page again.",
-        );
-    }
-    if query.error.is_some() {
-        return failed("Signing in to your account was cancelled.");
-    }
-    let Some(code) = query.code.as_deref() else {
-        return failed("Invalid request.");
-    };
-    let binding = match codes::redeem(&state, code).await {
-        Ok(Redeemed::Valid(binding)) => binding,
-        Ok(_) => {
-            return failed("This sign-in link was already used or has expired. Please open your account page again.")
+    let client = sign_in_client(&realm);
+    let mut resp = match client.finish(&state, &req, &realm, &query).await {
+        Ok(()) => see_other(&format!("{}/api-keys", base_path(&realm))),
+        Err(SignInFailure::Refused(message)) => {
+            views::error_page(StatusCode::BAD_REQUEST, realm_title(&realm), message)
         }
-        Err(e) => return internal_error(&realm, e),
+        Err(SignInFailure::Internal(e)) => return internal_error(&realm, e),
     };
-    let account = match state.realms.client(&realm, CLIENT_ACCOUNT).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return failed("Client not found."),
-        Err(e) => return internal_error(&realm, e),
-    };
-    let verifier = pkce_verifier(&state, &realm, &login_id);
-    let pkce_ok = binding
-        .code_challenge
-        .as_deref()
-        .is_some_and(|c| constant_time_eq(s256(&verifier).as_bytes(), c.as_bytes()));
-    if binding.realm_id != realm.realm.id
-        || binding.client_id != account.client.id
-        || binding.redirect_uri != redirect_uri(&state, &realm)
-        || !pkce_ok
-    {
-        return failed("Invalid sign-in. Please open your account page again.");
-    }
-    match current_session(&state, &realm, &req).await {
-        Ok(Some((session, user))) if session.id == binding.session_id && user.id == binding.user_id => {}
-        Ok(_) => return failed("Your session has ended. Please open your account page again."),
-        Err(e) => return internal_error(&realm, e),
-    }
-    let mut resp = see_other(&format!("{}/api-keys", base_path(&realm)));
-    let _ = resp.add_cookie(&login_cookie(&state, &realm, String::new(), 0));
+    let _ = resp.add_cookie(&client.clear_cookie(&state));
     resp
 }
 
@@ -313,26 +202,19 @@ fn row(key: &ApiKey, now: i64) -> ApiKeyRow {
     }
 }
 
-/// A secret waiting, encrypted, in the ephemeral store for the one page view that shows it.
+/// A new secret waiting for the one page view that shows it (`http::shown_once`).
 #[derive(Serialize, Deserialize)]
 struct HeldSecret {
-    session_id: String,
     key_id: String,
     secret: String,
     action: String,
 }
 
-fn held_key(realm: &RealmRuntime, nonce: &str) -> String {
-    format!("account-secret:{}:{nonce}", realm.realm.id)
+fn shown_scope(realm: &RealmRuntime) -> String {
+    format!("account:{}", realm.realm.id)
 }
 
 /// Keeps a new secret for the page the POST redirects to, and returns that page's path.
-///
-/// Why not render the secret in the POST's answer: a reload or "back" would re-post the form and
-/// make another key, and the answer to a POST is what browsers keep for their history. Here the
-/// secret waits (encrypted with the master key, bound to the SSO session, five minutes at most)
-/// under a random 256-bit name, and the GET *takes* it: the first view shows it, a reload finds
-/// nothing, and no page ever repeats it.
 async fn hold_secret(
     state: &AppState,
     viewer: &Viewer,
@@ -340,30 +222,19 @@ async fn hold_secret(
     secret: String,
     action: &str,
 ) -> anyhow::Result<String> {
-    let nonce = generate_secret();
     let held = HeldSecret {
-        session_id: viewer.session.id.clone(),
         key_id: key_id.to_owned(),
         secret,
         action: action.to_owned(),
     };
-    let sealed = state.master_key.encrypt(serde_json::to_string(&held)?.as_bytes());
-    state
-        .ephemeral
-        .put(&held_key(&viewer.realm, &nonce), &sealed, SHOWN_SECRET_TTL)
-        .await?;
+    let nonce = shown_once::hold(state, &shown_scope(&viewer.realm), &viewer.session.id, held).await?;
     Ok(format!("{}/api-keys?shown={nonce}", base_path(&viewer.realm)))
 }
 
 async fn take_secret(state: &AppState, viewer: &Viewer, nonce: &str) -> anyhow::Result<Option<ShownSecret>> {
-    if nonce.is_empty() || nonce.len() > 64 {
-        return Ok(None);
-    }
-    let Some(sealed) = state.ephemeral.take(&held_key(&viewer.realm, nonce)).await? else {
-        return Ok(None);
-    };
-    let held: HeldSecret = serde_json::from_str(&state.master_key.decrypt_string(&sealed)?)?;
-    Ok((held.session_id == viewer.session.id).then_some(ShownSecret {
+    let held: Option<HeldSecret> =
+        shown_once::take(state, &shown_scope(&viewer.realm), &viewer.session.id, nonce).await?;
+    Ok(held.map(|held| ShownSecret {
         key_id: held.key_id,
         secret: held.secret,
         action: held.action,

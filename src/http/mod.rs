@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod body;
 pub mod client_address;
+pub mod console;
 pub mod cookies;
 pub mod cors;
 pub mod iso_dates;
@@ -13,11 +14,13 @@ pub mod key_auth;
 pub mod middleware;
 pub mod oidc_endpoints;
 pub mod ops;
+pub mod page_sign_in;
 pub mod pages;
 pub mod problem;
 pub mod protocol;
 pub mod rate_limit;
 pub mod session_iframes;
+pub mod shown_once;
 pub mod views;
 
 use actix_web::web;
@@ -31,4 +34,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     admin::routes(cfg);
     account::routes(cfg);
     account_page::routes(cfg);
+    console::routes(cfg);
 }

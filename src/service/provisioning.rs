@@ -124,6 +124,8 @@ pub fn create_realm(
         }
     }
 
+    super::clients::insert_with_realm_defaults(conn, &admin_console_client(&realm, now))?;
+
     let mut admin_cli = builtin_client(&realm, defaults::CLIENT_ADMIN_CLI, now);
     admin_cli.public_client = true;
     admin_cli.direct_access_grants_enabled = true;
@@ -207,10 +209,34 @@ pub fn bootstrap(
     Ok(Some(user.username))
 }
 
+/// Keycloak's `security-admin-console`: the public client the admin console signs in as, with the
+/// console's relative redirect URI (resolved against the public URL, as the account client's).
+fn admin_console_client(realm: &Realm, now: i64) -> Client {
+    let mut console = builtin_client(realm, defaults::CLIENT_ADMIN_CONSOLE, now);
+    console.public_client = true;
+    console.standard_flow_enabled = true;
+    console.base_url = Some(format!("/admin/{}/console/", realm.name));
+    console.redirect_uris = vec![format!("/admin/{}/console/*", realm.name)];
+    console
+}
+
+/// Gives a realm stored before the admin console existed its `security-admin-console` client;
+/// whether it had to. Run in a write transaction.
+pub fn ensure_admin_console_client(conn: &mut DbConnection, realm: &Realm, now: i64) -> diesel::QueryResult<bool> {
+    if db::clients::find_by_client_id(conn, &realm.id, defaults::CLIENT_ADMIN_CONSOLE)?.is_some() {
+        return Ok(false);
+    }
+    super::clients::insert_with_realm_defaults(conn, &admin_console_client(realm, now))?;
+    Ok(true)
+}
+
 /// The built-in client ids a realm always has; deleting them is refused.
 pub fn is_builtin_client(client_id: &str) -> bool {
     matches!(
         client_id,
-        defaults::CLIENT_ACCOUNT | defaults::CLIENT_ADMIN_CLI | defaults::CLIENT_REALM_MANAGEMENT
+        defaults::CLIENT_ACCOUNT
+            | defaults::CLIENT_ADMIN_CLI
+            | defaults::CLIENT_ADMIN_CONSOLE
+            | defaults::CLIENT_REALM_MANAGEMENT
     )
 }

@@ -11,7 +11,7 @@ use crate::crypto::secrets::generate_secret;
 use crate::domain::names::parse_client_id;
 use crate::domain::{Client, ClientAuthenticator, Realm};
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::{clients as client_rules, provisioning};
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection};
@@ -267,8 +267,21 @@ async fn create(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageClients).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
     let repr: ClientRepr = read_json(&req, payload).await?;
+    let id = create_client(&state, &principal, &path, repr).await?;
+    Ok(created(&req, &id))
+}
+
+/// Creates a client from Keycloak's representation (the admin API's POST, the console's form); its
+/// internal id.
+pub async fn create_client(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    repr: ClientRepr,
+) -> Result<String, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageClients).await?;
     let client_id = repr
         .client_id
         .clone()
@@ -326,8 +339,8 @@ async fn create(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(created(&req, &id))
+    invalidate(state, &realm.realm.name).await;
+    Ok(id)
 }
 
 async fn get(
@@ -445,7 +458,21 @@ async fn regenerate_secret(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    let secret = regenerate_client_secret(&state, &principal, &realm_name, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "type": "secret", "value": secret })))
+}
+
+/// A new generated secret for a confidential client; the old one stops at once.
+pub async fn regenerate_client_secret(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+) -> Result<String, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageClients).await?;
     let realm_id = realm.realm.id.clone();
     let master = state.master_key.clone();
     let secret = generate_secret();
@@ -462,10 +489,8 @@ async fn regenerate_secret(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({ "type": "secret", "value": secret })))
+    invalidate(state, &realm.realm.name).await;
+    Ok(secret)
 }
 
 async fn service_account_user(

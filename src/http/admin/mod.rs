@@ -150,16 +150,27 @@ pub async fn admin_realm(
     permission: AdminPermission,
 ) -> Result<(AdminPrincipal, Arc<RealmRuntime>), AppError> {
     let principal = auth::authenticate(state, req).await?;
+    let realm = realm_for(state, &principal, realm_name, permission).await?;
+    Ok((principal, realm))
+}
+
+/// Resolves `realm_name` if `principal` may `permission` in it: the one authorization check that
+/// the admin API (bearer tokens, API keys) and the admin console (SSO sessions) share.
+pub async fn realm_for(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    permission: AdminPermission,
+) -> Result<Arc<RealmRuntime>, AppError> {
     if !principal.may(realm_name, permission) {
         return Err(AppError::Forbidden);
     }
-    let realm = state
+    state
         .realms
         .realm(realm_name)
         .await
         .map_err(AppError::Internal)?
-        .ok_or_else(|| AppError::not_found("Realm not found."))?;
-    Ok((principal, realm))
+        .ok_or_else(|| AppError::not_found("Realm not found."))
 }
 
 /// After a write in a realm: drop every node's cached view of it.

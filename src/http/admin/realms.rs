@@ -10,7 +10,7 @@ use crate::domain::defaults::{CLIENT_REALM_MANAGEMENT, MASTER_REALM};
 use crate::domain::names::parse_realm_name;
 use crate::domain::KeyStatus;
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::provisioning::{self, NewRealm};
 use crate::service::rate_limits;
 use crate::state::AppState;
@@ -172,6 +172,19 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
         return Err(AppError::Forbidden);
     }
     let repr: RealmRepr = read_json(&req, payload).await?;
+    let realm = create_realm(&state, &principal, repr).await?;
+    Ok(created(&req, &realm.name))
+}
+
+/// Creates a realm from Keycloak's representation (the admin API's POST, the console's form).
+pub async fn create_realm(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    repr: RealmRepr,
+) -> Result<crate::domain::Realm, AppError> {
+    if !principal.may_create_realms() {
+        return Err(AppError::Forbidden);
+    }
     let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
     check_lifespans(&repr)?;
     check_rate_limits(&repr)?;
@@ -197,9 +210,9 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
             provisioning::create_realm(conn, spec, key, now).map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))
         })
         .await?;
-    invalidate(&state, &realm.name).await;
+    invalidate(state, &realm.name).await;
     tracing::info!(realm = %realm.name, "realm created");
-    Ok(created(&req, &realm.name))
+    Ok(realm)
 }
 
 async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -213,8 +226,20 @@ async fn update(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
     let repr: RealmRepr = read_json(&req, payload).await?;
+    update_realm(&state, &principal, &path, repr).await?;
+    Ok(no_content())
+}
+
+/// Changes the fields present in `repr` (the admin API's PUT, the console's settings form).
+pub async fn update_realm(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    target: &str,
+    repr: RealmRepr,
+) -> Result<(), AppError> {
+    let runtime = super::realm_for(state, principal, target, AdminPermission::ManageRealm).await?;
     check_lifespans(&repr)?;
     check_rate_limits(&repr)?;
     let mut realm = runtime.realm.clone();
@@ -257,11 +282,11 @@ async fn update(
         .run(move |conn| Ok::<_, DbError>(db::realms::update(conn, &to_store)))
         .await?;
     result.map_err(|e| super::conflict_or_internal(e, REALM_CONFLICT))?;
-    invalidate(&state, &old_name).await;
+    invalidate(state, &old_name).await;
     if realm.name != old_name {
-        invalidate(&state, &realm.name).await;
+        invalidate(state, &realm.name).await;
     }
-    Ok(no_content())
+    Ok(())
 }
 
 async fn delete(
@@ -320,7 +345,18 @@ async fn rotate_keys(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    let record = rotate_realm_key(&state, &principal, &path).await?;
+    Ok(HttpResponse::Ok().json(json!({ "kid": record.kid, "algorithm": record.algorithm, "status": "ACTIVE" })))
+}
+
+/// A new active signing key; the old one keeps verifying until its tokens expire (ADR 006).
+pub async fn rotate_realm_key(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+) -> Result<crate::domain::SigningKeyRecord, AppError> {
+    let runtime = super::realm_for(state, principal, realm_name, AdminPermission::ManageRealm).await?;
     let master = state.master_key.clone();
     let key = crate::service::keys::fresh_key(&state.key_pool, master)
         .await
@@ -331,6 +367,6 @@ async fn rotate_keys(
         .db
         .transaction(move |conn| crate::service::keys::rotate(conn, &realm, key, now).map_err(DbError::from))
         .await?;
-    invalidate(&state, &runtime.realm.name).await;
-    Ok(HttpResponse::Ok().json(json!({ "kid": record.kid, "algorithm": record.algorithm, "status": "ACTIVE" })))
+    invalidate(state, &runtime.realm.name).await;
+    Ok(record)
 }

@@ -223,7 +223,7 @@ fn is_true(v: Option<&str>) -> bool {
 
 /// Whose roles a request is about.
 #[derive(Clone, Debug)]
-enum Container {
+pub enum Container {
     Realm,
     /// A client's internal id, as in the path.
     Client(String),
@@ -347,8 +347,21 @@ async fn create_role(
     container: Container,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(state, req, realm_name, container.permission(true)).await?;
+    let principal = super::auth::authenticate(state, req).await?;
     let repr: RoleRepr = read_json(req, payload).await?;
+    let name = create_role_in(state, &principal, realm_name, container, repr).await?;
+    Ok(created(req, &name))
+}
+
+/// Creates a realm or client role (the admin API's POST, the console's form); the role's name.
+pub async fn create_role_in(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    container: Container,
+    repr: RoleRepr,
+) -> Result<String, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, container.permission(true)).await?;
     let name = parse_role_name(repr.name.as_deref())?;
     check_text("description", repr.description.as_deref())?;
     let attributes =
@@ -377,7 +390,7 @@ async fn create_role(
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(created(req, &name))
+    Ok(name)
 }
 
 // ---------- one role: by name in a container, or by id ----------
@@ -871,8 +884,25 @@ pub async fn change_mappings(
     payload: web::Payload,
     add: bool,
 ) -> Result<HttpResponse, AppError> {
-    let (principal, realm) = admin_realm(state, req, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(state, req).await?;
     let reprs: Vec<RoleRepr> = read_json(req, payload).await?;
+    map_roles(state, &principal, realm_name, subject, scope, reprs, add).await?;
+    Ok(no_content())
+}
+
+/// Grants (`add`) or takes away roles of a user or group; every role must resolve before anything
+/// changes, and an admin grants only roles they may grant (the admin API and the console).
+pub async fn map_roles(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    subject: Subject,
+    scope: MappingScope,
+    reprs: Vec<RoleRepr>,
+    add: bool,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = principal.clone();
     let realm_row = realm.realm.clone();
     state
         .db
@@ -898,7 +928,7 @@ pub async fn change_mappings(
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(no_content())
+    Ok(())
 }
 
 /// GET `…/role-mappings`: Keycloak's `MappingsRepresentation` (empty parts omitted, as Keycloak does).

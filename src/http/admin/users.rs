@@ -315,8 +315,22 @@ async fn create(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (principal, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
     let repr: UserRepr = read_json(&req, payload).await?;
+    let id = create_user(&state, &principal, &path, repr).await?;
+    Ok(created(&req, &id))
+}
+
+/// Creates a user from Keycloak's representation (the admin API's POST, the console's form); the
+/// new user's id.
+pub async fn create_user(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    repr: UserRepr,
+) -> Result<String, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = principal.clone();
     let username = match repr.username.as_deref() {
         None => return Err(AppError::bad_request("User name is missing")),
         Some(name) => parse_username(name).map_err(|e| AppError::bad_request(e.to_string()))?,
@@ -371,8 +385,8 @@ async fn create(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(created(&req, &id))
+    invalidate(state, &realm.realm.name).await;
+    Ok(id)
 }
 
 async fn get(
@@ -403,8 +417,23 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
     let repr: UserRepr = read_json(&req, payload).await?;
+    update_user(&state, &principal, &realm_name, id, repr).await?;
+    Ok(no_content())
+}
+
+/// Changes the fields present in `repr` (the admin API's PUT, the console's form). Disabling a user
+/// revokes their refresh tokens.
+pub async fn update_user(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+    repr: UserRepr,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = principal.clone();
     let username = repr
         .username
         .as_deref()
@@ -452,8 +481,8 @@ async fn update(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 /// Service-account users belong to their client: they go when its service account is disabled.
@@ -463,7 +492,20 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    delete_user(&state, &principal, &realm_name, id).await?;
+    Ok(no_content())
+}
+
+/// Deletes a user (not a service account) with their credentials, mappings and refresh tokens.
+pub async fn delete_user(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = principal.clone();
     let realm_row = realm.realm.clone();
     let realm_id = realm_row.id.clone();
     state
@@ -480,8 +522,8 @@ async fn delete(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 async fn reset_password(
@@ -491,8 +533,22 @@ async fn reset_password(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
     let credential: CredentialRepr = read_json(&req, payload).await?;
+    set_password(&state, &principal, &realm_name, id, credential).await?;
+    Ok(no_content())
+}
+
+/// Sets a user's password (temporary or not) from Keycloak's `CredentialRepresentation`.
+pub async fn set_password(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+    credential: CredentialRepr,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = principal.clone();
     let password = password_credential(&credential)?;
     let realm_row = realm.realm.clone();
     let (phc, temporary) = hash(Some(password)).await?.unzip();
@@ -511,8 +567,8 @@ async fn reset_password(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 /// Keycloak's `CredentialRepresentation`s without any secret.

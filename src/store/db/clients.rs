@@ -62,6 +62,13 @@ pub fn list(conn: &mut DbConnection, realm_id: &str, first: i64, max: i64) -> Qu
         .map(|rows| rows.into_iter().map(Client::from).collect())
 }
 
+pub fn count(conn: &mut DbConnection, realm_id: &str) -> QueryResult<i64> {
+    clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .count()
+        .get_result(conn)
+}
+
 /// clientId of every client in the realm, keyed by internal id (to label client roles).
 pub fn client_ids_by_id(conn: &mut DbConnection, realm_id: &str) -> QueryResult<Vec<(String, String)>> {
     clients::table
