@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::page_sign_in::{CallbackQuery, SignInClient, SignInFailure};
+use super::page_sign_in::{CallbackQuery, SignInClient};
 use super::pages::{current_session, page_realm, read_form, realm_title};
 use super::shown_once;
 use super::views::{self, AccountFrame, ApiKeyRow, ApiKeysPage, ConfirmKeyActionPage, KeyForm, ShownSecret};
@@ -124,6 +124,7 @@ fn sign_in_client(realm: &RealmRuntime) -> SignInClient {
         base: base_path(realm),
         cookie: LOGIN_COOKIE,
         purpose: "account-page pkce",
+        session_cookie: None,
     }
 }
 
@@ -146,16 +147,9 @@ async fn callback(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let client = sign_in_client(&realm);
-    let mut resp = match client.finish(&state, &req, &realm, &query).await {
-        Ok(()) => see_other(&format!("{}/api-keys", base_path(&realm))),
-        Err(SignInFailure::Refused(message)) => {
-            views::error_page(StatusCode::BAD_REQUEST, realm_title(&realm), message)
-        }
-        Err(SignInFailure::Internal(e)) => return internal_error(&realm, e),
-    };
-    let _ = resp.add_cookie(&client.clear_cookie(&state));
-    resp
+    sign_in_client(&realm)
+        .complete(&state, &req, &realm, &query, &format!("{}/api-keys", base_path(&realm)))
+        .await
 }
 
 // ---------------------------------------------------------------------------------------------

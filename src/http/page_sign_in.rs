@@ -9,6 +9,7 @@
 //! session; they need no tokens.
 
 use actix_web::cookie::{time, Cookie, SameSite};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
@@ -17,10 +18,13 @@ use sha2::Sha256;
 
 use super::pages::current_session;
 use crate::crypto::secrets::{constant_time_eq, random_token_id};
+use crate::domain::User;
 use crate::oauth::code_grant::s256;
 use crate::service::codes::{self, Redeemed};
 use crate::service::realm_cache::RealmRuntime;
+use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
+use crate::store::db;
 
 /// How long a sign-in may take (as long as a login flow).
 const LOGIN_LIFESPAN: i64 = 30 * 60;
@@ -36,6 +40,10 @@ pub struct SignInClient {
     pub cookie: &'static str,
     /// Names the derived key of the PKCE verifiers, one per page.
     pub purpose: &'static str,
+    /// A page outside `/realms/{realm}/` never receives the SSO cookie (its path): the callback then
+    /// sets this cookie (path `base`), naming the SSO session with a MAC, and the page reads it
+    /// with `page_session`. `None` for pages that receive the SSO cookie.
+    pub session_cookie: Option<&'static str>,
 }
 
 /// The query of the authorization response.
@@ -120,7 +128,7 @@ impl SignInClient {
         req: &HttpRequest,
         realm: &RealmRuntime,
         query: &CallbackQuery,
-    ) -> Result<(), SignInFailure> {
+    ) -> Result<String, SignInFailure> {
         let login_id = req
             .cookie(self.cookie)
             .map(|c| c.value().to_owned())
@@ -166,12 +174,104 @@ impl SignInClient {
         {
             return Err(SignInFailure::Refused("Invalid sign-in. Please open the page again."));
         }
+        let ended = SignInFailure::Refused("Your session has ended. Please open the page again.");
+        if self.session_cookie.is_some() {
+            // The SSO cookie does not reach this path; the code, taken once and bound to this
+            // browser's sign-in cookie and PKCE verifier, names the session instead.
+            return match sessions::find(state, &realm.realm, &binding.session_id).await {
+                Ok(Some(session)) if session.user_id == binding.user_id => Ok(session.id),
+                Ok(_) => Err(ended),
+                Err(e) => Err(SignInFailure::Internal(e.into())),
+            };
+        }
         match current_session(state, realm, req).await {
-            Ok(Some((session, user))) if session.id == binding.session_id && user.id == binding.user_id => Ok(()),
-            Ok(_) => Err(SignInFailure::Refused(
-                "Your session has ended. Please open the page again.",
-            )),
+            Ok(Some((session, user))) if session.id == binding.session_id && user.id == binding.user_id => {
+                Ok(session.id)
+            }
+            Ok(_) => Err(ended),
             Err(e) => Err(SignInFailure::Internal(e)),
         }
+    }
+
+    /// The callback's answer: a 303 to `landing` once signed in, else an error page; the sign-in
+    /// cookie is removed either way.
+    pub async fn complete(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        realm: &RealmRuntime,
+        query: &CallbackQuery,
+        landing: &str,
+    ) -> HttpResponse {
+        let title = super::pages::realm_title(realm);
+        let mut resp = match self.finish(state, req, realm, query).await {
+            Ok(session_id) => {
+                let mut resp = HttpResponse::SeeOther()
+                    .insert_header(("Location", landing.to_owned()))
+                    .insert_header(("Cache-Control", "no-store"))
+                    .finish();
+                if let Some(name) = self.session_cookie {
+                    let value = format!("{session_id}.{}", self.session_mac(state, realm, &session_id));
+                    let cookie = Cookie::build(name, value)
+                        .path(self.base.clone())
+                        .http_only(true)
+                        .secure(super::cookies::secure(&state.public_url))
+                        .same_site(SameSite::Lax)
+                        .finish();
+                    let _ = resp.add_cookie(&cookie);
+                }
+                resp
+            }
+            Err(SignInFailure::Refused(message)) => super::views::error_page(StatusCode::BAD_REQUEST, title, message),
+            Err(SignInFailure::Internal(e)) => {
+                tracing::error!(error = ?e, client_id = self.client_id, "signing in to a page failed");
+                super::views::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    title,
+                    "An internal error occurred. Please try again.",
+                )
+            }
+        };
+        let _ = resp.add_cookie(&self.clear_cookie(state));
+        resp
+    }
+
+    fn session_mac(&self, state: &AppState, realm: &RealmRuntime, session_id: &str) -> String {
+        hmac_hex(
+            state,
+            &format!("{} session", self.purpose),
+            &format!("{}:{session_id}", realm.realm.id),
+        )
+    }
+
+    /// The live SSO session and enabled user of a request to this page: from the page's own
+    /// session cookie when it has one (see `session_cookie`), else from the SSO cookie.
+    pub async fn page_session(
+        &self,
+        state: &AppState,
+        realm: &RealmRuntime,
+        req: &HttpRequest,
+    ) -> anyhow::Result<Option<(SsoSession, User)>> {
+        let Some(name) = self.session_cookie else {
+            return current_session(state, realm, req).await;
+        };
+        let Some(cookie) = req.cookie(name) else {
+            return Ok(None);
+        };
+        let Some((session_id, mac)) = cookie.value().split_once('.') else {
+            return Ok(None);
+        };
+        if !constant_time_eq(mac.as_bytes(), self.session_mac(state, realm, session_id).as_bytes()) {
+            return Ok(None);
+        }
+        let Some(session) = sessions::find(state, &realm.realm, session_id).await? else {
+            return Ok(None);
+        };
+        let (realm_id, user_id) = (realm.realm.id.clone(), session.user_id.clone());
+        let user = state
+            .db
+            .run(move |conn| db::users::find(conn, &realm_id, &user_id).map_err(db::DbError::from))
+            .await?;
+        Ok(user.filter(|u| u.enabled).map(|u| (session, u)))
     }
 }

@@ -578,9 +578,14 @@ async fn realm_and_client_rules_are_enforced_and_failures_store_nothing() {
         .filter_map(|c| c["clientId"].as_str())
         .collect();
     assert!(
-        names
-            .iter()
-            .all(|n| ["account", "admin-cli", "realm-management", "svc"].contains(n)),
+        names.iter().all(|n| [
+            "account",
+            "admin-cli",
+            "realm-management",
+            "security-admin-console",
+            "svc"
+        ]
+        .contains(n)),
         "{names:?}"
     );
 
@@ -771,7 +776,7 @@ async fn paging_parameters_parse_and_bad_ones_are_400() {
     assert_eq!(resp.status(), 200);
     assert_eq!(
         names(&resp.json::<Value>().await.expect("json"), "clientId"),
-        ["admin-cli"]
+        ["admin-cli", "security-admin-console"]
     );
 
     for path in [

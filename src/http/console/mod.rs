@@ -18,8 +18,8 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::page_sign_in::{hmac_hex, CallbackQuery, SignInClient, SignInFailure};
-use super::pages::{current_session, page_realm, read_form, realm_title};
+use super::page_sign_in::{hmac_hex, CallbackQuery, SignInClient};
+use super::pages::{page_realm, read_form, realm_title};
 use crate::crypto::secrets::constant_time_eq;
 use crate::domain::defaults::CLIENT_ADMIN_CONSOLE;
 use crate::error::AppError;
@@ -31,6 +31,8 @@ use crate::state::AppState;
 use crate::store::db;
 
 const LOGIN_COOKIE: &str = "NEXUS_CONSOLE_LOGIN";
+/// Names the SSO session for the console's path, which the SSO cookie's path does not cover.
+const SESSION_COOKIE: &str = "NEXUS_CONSOLE_SESSION";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     pages::routes(cfg);
@@ -46,6 +48,7 @@ fn sign_in_client(realm: &RealmRuntime) -> SignInClient {
         base: base_path(realm),
         cookie: LOGIN_COOKIE,
         purpose: "admin-console pkce",
+        session_cookie: Some(SESSION_COOKIE),
     }
 }
 
@@ -119,7 +122,7 @@ async fn admin(
 ) -> Result<Admin, HttpResponse> {
     let home = page_realm(state, realm_name).await?;
     let title = realm_title(&home).to_owned();
-    let (mut session, user) = match current_session(state, &home, req).await {
+    let (mut session, user) = match sign_in_client(&home).page_session(state, &home, req).await {
         Ok(Some(found)) => found,
         Ok(None) if sign_in_if_needed => return Err(start_sign_in(state, &home).await),
         // A form posted after the session ended: back to the console, which signs in again.
@@ -225,14 +228,7 @@ async fn callback(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let client = sign_in_client(&realm);
-    let mut resp = match client.finish(&state, &req, &realm, &query).await {
-        Ok(()) => see_other(&format!("{}/", base_path(&realm))),
-        Err(SignInFailure::Refused(message)) => {
-            super::views::error_page(StatusCode::BAD_REQUEST, realm_title(&realm), message)
-        }
-        Err(SignInFailure::Internal(e)) => return internal_error(realm_title(&realm), e),
-    };
-    let _ = resp.add_cookie(&client.clear_cookie(&state));
-    resp
+    sign_in_client(&realm)
+        .complete(&state, &req, &realm, &query, &format!("{}/", base_path(&realm)))
+        .await
 }
