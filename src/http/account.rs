@@ -134,12 +134,13 @@ pub(crate) async fn authenticate(
     // An API key acts as its owner, with at most the key's role; like a token minted from a key,
     // it may read but not create or change keys.
     if let Some(presented) = crate::http::key_auth::presented_key(req) {
-        let (key_realm, grant) = crate::http::key_auth::key_grant(state, req, presented, Some(&realm))
+        let grant = crate::http::key_auth::key_grant(state, req, presented, Some(&realm))
             .await
             .map_err(|e| AccountError::Internal(e.to_string()))?
-            .ok_or(AccountError::Unauthorized)?;
+            .ok_or(AccountError::Unauthorized)?
+            .grant;
         // `key_grant` refused keys of other realms; checked again as the rule that matters here.
-        if key_realm.id != realm.realm.id {
+        if grant.key.realm_id != realm.realm.id {
             return Err(AccountError::Unauthorized);
         }
         let account_roles = grant
@@ -150,9 +151,9 @@ pub(crate) async fn authenticate(
             .unwrap_or_default();
         return Ok(AccountUser {
             realm,
-            user: grant.owner,
+            user: grant.owner.clone(),
             account_roles,
-            api_key_id: Some(grant.key.id),
+            api_key_id: Some(grant.key.id.clone()),
         });
     }
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());

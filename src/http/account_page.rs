@@ -15,11 +15,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::page_sign_in::{CallbackQuery, SignInClient};
+use super::page_sign_in::{self, CallbackQuery, SignInClient};
 use super::pages::{current_session, page_realm, read_form, realm_title};
 use super::shown_once;
-use super::views::{self, AccountFrame, ApiKeyRow, ApiKeysPage, ConfirmKeyActionPage, KeyForm, ShownSecret};
-use crate::crypto::secrets::constant_time_eq;
+use super::views::{self, see_other, AccountFrame, ApiKeyRow, ApiKeysPage, ConfirmKeyActionPage, KeyForm, ShownSecret};
 use crate::domain::api_keys::{ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::dates::{format_rfc3339, parse_date_end_of_day, parse_rfc3339};
 use crate::domain::defaults::CLIENT_ACCOUNT;
@@ -55,21 +54,8 @@ fn base_path(realm: &RealmRuntime) -> String {
     format!("/realms/{}/account", realm.realm.name)
 }
 
-/// A 303 to a path of nexus, never stored.
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", location.to_owned()))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish()
-}
-
 fn internal_error(realm: &RealmRuntime, e: impl std::fmt::Debug) -> HttpResponse {
-    tracing::error!(error = ?e, "account page failure");
-    views::error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        realm_title(realm),
-        "An internal error occurred. Please try again.",
-    )
+    views::internal_error_page(realm_title(realm), "account page failure", e)
 }
 
 /// The signed-in person of a request.
@@ -102,19 +88,9 @@ async fn viewer(
     }
 }
 
-/// The CSRF token of the account forms: bound to the SSO session (a new sign-in, a new token).
+/// The CSRF token of the account forms (`SignInClient::csrf_token`).
 fn csrf_token(state: &AppState, viewer: &Viewer) -> String {
-    super::page_sign_in::hmac_hex(
-        state,
-        "account-page csrf",
-        &format!("{}:{}", viewer.realm.realm.id, viewer.session.id),
-    )
-}
-
-fn csrf_ok(state: &AppState, viewer: &Viewer, form: &FormParams) -> bool {
-    let expected = csrf_token(state, viewer);
-    form.get("csrf_token")
-        .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
+    sign_in_client(&viewer.realm).csrf_token(state, &viewer.realm, &viewer.session.id)
 }
 
 /// The account page signs in as Keycloak's built-in `account` client.
@@ -122,8 +98,9 @@ fn sign_in_client(realm: &RealmRuntime) -> SignInClient {
     SignInClient {
         client_id: CLIENT_ACCOUNT,
         base: base_path(realm),
+        landing: format!("{}/api-keys", base_path(realm)),
         cookie: LOGIN_COOKIE,
-        purpose: "account-page pkce",
+        name: "account-page",
         session_cookie: None,
     }
 }
@@ -136,20 +113,14 @@ async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Str
     }
 }
 
-/// `GET /realms/{realm}/account/callback`: the end of signing in (`SignInClient::finish`).
+/// `GET /realms/{realm}/account/callback`: the end of signing in (`page_sign_in::callback`).
 async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> HttpResponse {
-    let realm = match page_realm(&state, &path).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    sign_in_client(&realm)
-        .complete(&state, &req, &realm, &query, &format!("{}/api-keys", base_path(&realm)))
-        .await
+    page_sign_in::callback(&state, &req, &path, &query, sign_in_client).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,7 +403,7 @@ async fn posted(
             "Invalid request.",
         ));
     };
-    if !csrf_ok(state, &viewer, &form) {
+    if !sign_in_client(&viewer.realm).csrf_ok(state, &viewer.realm, &viewer.session.id, &form) {
         return Err(csrf_refused(&viewer.realm));
     }
     Ok((viewer, form))

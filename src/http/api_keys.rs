@@ -462,7 +462,7 @@ async fn key_for_token(
         let lifespan = rules::token_lifetime(body.expiration_minutes, realm_token_cap(&realm.realm))
             .map_err(|e| Problem::bad_request(e.to_string()))?;
         let now = state.now();
-        let (_, grant) = check_key(
+        let grant = check_key(
             &state,
             &req,
             &body.api_secret,
@@ -474,7 +474,8 @@ async fn key_for_token(
         .ok_or_else(|| {
             super::rate_limit::failed(&req);
             Problem::unauthorized("invalid API key or secret")
-        })?;
+        })?
+        .grant;
         let issued = issue_api_key_token(&realm, &grant, lifespan, now)
             .map_err(|e| Problem::internal(format!("signing an API-key token: {e:?}")))?;
         let wants_text = req

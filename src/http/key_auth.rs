@@ -8,7 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::client_address::client_ip;
-use crate::domain::Realm;
+use std::sync::Arc;
+
 use crate::service::api_keys::{self, KeyCheck, KeyGrant, Presented};
 use crate::service::events::{self, Event};
 use crate::service::realm_cache::{CachedKeyGrant, RealmRuntime};
@@ -44,6 +45,12 @@ pub fn presented_key(req: &HttpRequest) -> Option<PresentedKey> {
     None
 }
 
+/// A key that was granted: the name of its realm, and what it may act as.
+pub struct GrantedKey {
+    pub realm_name: String,
+    pub grant: Arc<KeyGrant>,
+}
+
 /// The realm and grant of a presented key; `None` for any refused key (unknown, wrong id, another
 /// realm than `realm`, revoked, expired, from an address outside its allowlist, of an environment
 /// the realm refuses, owner disabled): callers answer all of them alike. Every use and every
@@ -53,7 +60,7 @@ pub async fn key_grant(
     req: &HttpRequest,
     presented: PresentedKey,
     realm: Option<&RealmRuntime>,
-) -> Result<Option<(Realm, KeyGrant)>, api_keys::ApiKeyError> {
+) -> Result<Option<GrantedKey>, api_keys::ApiKeyError> {
     let (secret, id) = match presented {
         PresentedKey::Secret(secret) => (secret, None),
         PresentedKey::IdAndSecret(id, secret) => (secret, Some(id)),
@@ -73,7 +80,7 @@ pub async fn check_key(
     key_id: Option<&str>,
     realm: Option<&RealmRuntime>,
     presented_as: &'static str,
-) -> Result<Option<(Realm, KeyGrant)>, api_keys::ApiKeyError> {
+) -> Result<Option<GrantedKey>, api_keys::ApiKeyError> {
     if secret.len() > 512 || key_id.is_some_and(|id| id.len() > 512) {
         return Ok(None);
     }
@@ -87,15 +94,14 @@ pub async fn check_key(
         address,
     };
     let cached = realm.and_then(|r| Some((r, r.cached_key(&secret_hash)?)));
-    let check = match cached {
+    let outcome = match cached {
         Some((runtime, hit)) => {
             match api_keys::judge(&hit.grant.key, hit.matched, &presented, Some(&runtime.realm), now) {
-                Ok(()) => KeyCheck::Granted {
-                    realm: runtime.realm.clone(),
-                    grant: Box::new(hit.grant.clone()),
-                    matched: hit.matched,
-                },
-                Err(refusal) => KeyCheck::Refused(api_keys::Refused::of_key(refusal, &hit.grant.key)),
+                Ok(()) => Ok(GrantedKey {
+                    realm_name: runtime.realm.name.clone(),
+                    grant: hit.grant.clone(),
+                }),
+                Err(refusal) => Err(api_keys::Refused::of_key(refusal, &hit.grant.key)),
             }
         }
         None => {
@@ -117,16 +123,29 @@ pub async fn check_key(
                     api_keys::check_presented(conn, presented, now)
                 })
                 .await?;
-            if let (Some(runtime), KeyCheck::Granted { grant, matched, .. }) = (realm, &check) {
-                let entry = CachedKeyGrant {
-                    grant: (**grant).clone(),
-                    matched: *matched,
-                };
-                state
-                    .realms
-                    .remember_key(runtime, secret_hash.clone(), entry, generation);
+            match check {
+                KeyCheck::Granted {
+                    realm: key_realm,
+                    grant,
+                    matched,
+                } => {
+                    let grant: Arc<KeyGrant> = Arc::from(grant);
+                    if let Some(runtime) = realm {
+                        let entry = CachedKeyGrant {
+                            grant: grant.clone(),
+                            matched,
+                        };
+                        state
+                            .realms
+                            .remember_key(runtime, secret_hash.clone(), entry, generation);
+                    }
+                    Ok(GrantedKey {
+                        realm_name: key_realm.name,
+                        grant,
+                    })
+                }
+                KeyCheck::Refused(refused) => Err(refused),
             }
-            check
         }
     };
     let record = |realm_id: String, event_type: &'static str| {
@@ -138,17 +157,18 @@ pub async fn check_key(
             .insert("request".into(), format!("{} {}", req.method(), req.path()));
         event
     };
-    match check {
-        KeyCheck::Granted { realm, grant, .. } => {
-            let mut event = record(realm.id.clone(), events::API_KEY_USED);
+    match outcome {
+        Ok(granted) => {
+            let grant = &granted.grant;
+            let mut event = record(grant.key.realm_id.clone(), events::API_KEY_USED);
             event.user_id = Some(grant.owner.id.clone());
             event
                 .details
                 .insert(events::DETAIL_API_KEY_ID.into(), grant.key.id.clone());
             state.events.record(event);
-            Ok(Some((realm, *grant)))
+            Ok(Some(granted))
         }
-        KeyCheck::Refused(api_keys::Refused { refusal, realm_id, key }) => {
+        Err(api_keys::Refused { refusal, realm_id, key }) => {
             if let Some(realm_id) = realm_id {
                 let mut event = record(realm_id, events::API_KEY_REFUSED);
                 event.error = Some(refusal.as_str().to_owned());

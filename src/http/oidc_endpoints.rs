@@ -178,7 +178,8 @@ async fn userinfo(
     // release them. No client, so no CORS grant.
     if let Some(presented) = super::key_auth::presented_key(&req) {
         return match super::key_auth::key_grant(&state, &req, presented, Some(&realm)).await {
-            Ok(Some((_, grant))) => {
+            Ok(Some(granted)) => {
+                let grant = &granted.grant;
                 userinfo_response(&grant.owner, &scopes_of_key(&grant.key.permissions), &CorsGrant::Deny)
             }
             Ok(None) => bearer_challenge(&realm, Some(("invalid_token", "API key refused"))),

@@ -6,7 +6,7 @@
 //! cookie, and the PKCE verifier is an HMAC of that id, so any node can finish it. The callback
 //! takes the code (single use) and checks that it is this client's, for this redirect URI and
 //! verifier, and of the SSO session the browser now holds. The pages themselves trust only that
-//! session; they need no tokens.
+//! session; they need no tokens. Their forms carry a CSRF token derived from that session.
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -18,13 +18,13 @@ use sha2::Sha256;
 
 use super::pages::current_session;
 use crate::crypto::secrets::{constant_time_eq, random_token_id};
-use crate::domain::User;
 use crate::oauth::code_grant::s256;
+use crate::oauth::params::FormParams;
 use crate::service::codes::{self, Redeemed};
 use crate::service::realm_cache::RealmRuntime;
 use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
-use crate::store::db;
+use crate::store::ephemeral::EphemeralError;
 
 /// How long a sign-in may take (as long as a login flow).
 const LOGIN_LIFESPAN: i64 = 30 * 60;
@@ -36,10 +36,12 @@ pub struct SignInClient {
     /// The page's path (`/realms/{realm}/account`, `/admin/{realm}/console`); its callback is
     /// `{base}/callback`.
     pub base: String,
+    /// Where the callback sends the browser once signed in.
+    pub landing: String,
     /// The cookie that binds a sign-in in progress to its browser (path `{base}/`).
     pub cookie: &'static str,
-    /// Names the derived key of the PKCE verifiers, one per page.
-    pub purpose: &'static str,
+    /// Names the page's derived keys (`{name} pkce`, `{name} csrf`, `{name} session`).
+    pub name: &'static str,
     /// A page outside `/realms/{realm}/` never receives the SSO cookie (its path): the callback then
     /// sets this cookie (path `base`), naming the SSO session with a MAC, and the page reads it
     /// with `page_session`. `None` for pages that receive the SSO cookie.
@@ -76,7 +78,11 @@ impl SignInClient {
     }
 
     fn pkce_verifier(&self, state: &AppState, realm: &RealmRuntime, login_id: &str) -> String {
-        hmac_hex(state, self.purpose, &format!("{}:{login_id}", realm.realm.id))
+        hmac_hex(
+            state,
+            &format!("{} pkce", self.name),
+            &format!("{}:{login_id}", realm.realm.id),
+        )
     }
 
     fn login_cookie(&self, state: &AppState, value: String, max_age: i64) -> Cookie<'static> {
@@ -195,21 +201,17 @@ impl SignInClient {
 
     /// The callback's answer: a 303 to `landing` once signed in, else an error page; the sign-in
     /// cookie is removed either way.
-    pub async fn complete(
+    async fn complete(
         &self,
         state: &AppState,
         req: &HttpRequest,
         realm: &RealmRuntime,
         query: &CallbackQuery,
-        landing: &str,
     ) -> HttpResponse {
         let title = super::pages::realm_title(realm);
         let mut resp = match self.finish(state, req, realm, query).await {
             Ok(session_id) => {
-                let mut resp = HttpResponse::SeeOther()
-                    .insert_header(("Location", landing.to_owned()))
-                    .insert_header(("Cache-Control", "no-store"))
-                    .finish();
+                let mut resp = super::views::see_other(&self.landing);
                 if let Some(name) = self.session_cookie {
                     let value = format!("{session_id}.{}", self.session_mac(state, realm, &session_id));
                     let cookie = Cookie::build(name, value)
@@ -224,12 +226,7 @@ impl SignInClient {
             }
             Err(SignInFailure::Refused(message)) => super::views::error_page(StatusCode::BAD_REQUEST, title, message),
             Err(SignInFailure::Internal(e)) => {
-                tracing::error!(error = ?e, client_id = self.client_id, "signing in to a page failed");
-                super::views::error_page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    title,
-                    "An internal error occurred. Please try again.",
-                )
+                super::views::internal_error_page(title, "signing in to a page failed", e)
             }
         };
         let _ = resp.add_cookie(&self.clear_cookie(state));
@@ -239,23 +236,20 @@ impl SignInClient {
     fn session_mac(&self, state: &AppState, realm: &RealmRuntime, session_id: &str) -> String {
         hmac_hex(
             state,
-            &format!("{} session", self.purpose),
+            &format!("{} session", self.name),
             &format!("{}:{session_id}", realm.realm.id),
         )
     }
 
-    /// The live SSO session and enabled user of a request to this page: from the page's own
-    /// session cookie when it has one (see `session_cookie`), else from the SSO cookie.
+    /// The live SSO session named by the page's own session cookie (see `session_cookie`); `None`
+    /// without one, and always for pages that read the SSO cookie itself (`pages::current_session`).
     pub async fn page_session(
         &self,
         state: &AppState,
         realm: &RealmRuntime,
         req: &HttpRequest,
-    ) -> anyhow::Result<Option<(SsoSession, User)>> {
-        let Some(name) = self.session_cookie else {
-            return current_session(state, realm, req).await;
-        };
-        let Some(cookie) = req.cookie(name) else {
+    ) -> Result<Option<SsoSession>, EphemeralError> {
+        let Some(cookie) = self.session_cookie.and_then(|name| req.cookie(name)) else {
             return Ok(None);
         };
         let Some((session_id, mac)) = cookie.value().split_once('.') else {
@@ -264,14 +258,37 @@ impl SignInClient {
         if !constant_time_eq(mac.as_bytes(), self.session_mac(state, realm, session_id).as_bytes()) {
             return Ok(None);
         }
-        let Some(session) = sessions::find(state, &realm.realm, session_id).await? else {
-            return Ok(None);
-        };
-        let (realm_id, user_id) = (realm.realm.id.clone(), session.user_id.clone());
-        let user = state
-            .db
-            .run(move |conn| db::users::find(conn, &realm_id, &user_id).map_err(db::DbError::from))
-            .await?;
-        Ok(user.filter(|u| u.enabled).map(|u| (session, u)))
+        sessions::find(state, &realm.realm, session_id).await
+    }
+
+    /// The CSRF token of the page's forms: bound to the SSO session (a new sign-in, a new token;
+    /// another session's token is refused). Nothing is stored.
+    pub fn csrf_token(&self, state: &AppState, realm: &RealmRuntime, session_id: &str) -> String {
+        hmac_hex(
+            state,
+            &format!("{} csrf", self.name),
+            &format!("{}:{session_id}", realm.realm.id),
+        )
+    }
+
+    /// Whether a posted form carries the session's CSRF token (compared in constant time).
+    pub fn csrf_ok(&self, state: &AppState, realm: &RealmRuntime, session_id: &str, form: &FormParams) -> bool {
+        let expected = self.csrf_token(state, realm, session_id);
+        form.get("csrf_token")
+            .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
+    }
+}
+
+/// `GET {base}/callback` of a page: the end of signing in to it.
+pub async fn callback(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_name: &str,
+    query: &CallbackQuery,
+    client_of: fn(&RealmRuntime) -> SignInClient,
+) -> HttpResponse {
+    match super::pages::page_realm(state, realm_name).await {
+        Ok(realm) => client_of(&realm).complete(state, req, &realm, query).await,
+        Err(resp) => resp,
     }
 }

@@ -80,12 +80,7 @@ pub(crate) fn realm_title(realm: &RealmRuntime) -> &str {
 }
 
 fn internal_error(realm: &RealmRuntime, e: impl std::fmt::Debug) -> HttpResponse {
-    tracing::error!(error = ?e, "browser flow failure");
-    views::error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        realm_title(realm),
-        "An internal error occurred. Please try again.",
-    )
+    views::internal_error_page(realm_title(realm), "browser flow failure", e)
 }
 
 pub(crate) async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmRuntime>, HttpResponse> {

@@ -172,6 +172,24 @@ fn page_with_csp(status: StatusCode, template: &impl Template, csp: &str) -> Htt
     }
 }
 
+/// A 303 to a path of nexus (a form's POST, then a GET), never stored.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location.to_owned()))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// The page for an unexpected failure; the cause goes only to the log, under `context`.
+pub fn internal_error_page(title: &str, context: &'static str, e: impl std::fmt::Debug) -> HttpResponse {
+    tracing::error!(error = ?e, "{context}");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        title,
+        "An internal error occurred. Please try again.",
+    )
+}
+
 /// The error page (never a redirect to an untrusted URI).
 pub fn error_page(status: StatusCode, realm_title: &str, message: &str) -> HttpResponse {
     page(status, &ErrorPage { realm_title, message })

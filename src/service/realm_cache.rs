@@ -53,7 +53,8 @@ pub struct RealmRuntime {
 /// what depends on the request or the clock (secret in grace, key id, expiry, address) is judged
 /// again on every use (`service::api_keys::judge`).
 pub struct CachedKeyGrant {
-    pub grant: KeyGrant,
+    /// Shared with every request that uses the key: a hit clones nothing.
+    pub grant: Arc<KeyGrant>,
     pub matched: SecretMatch,
 }
 

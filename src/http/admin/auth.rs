@@ -12,14 +12,14 @@ use crate::state::AppState;
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPrincipal, AppError> {
     // An API key acts as its owner, with at most the key's role.
     if let Some(presented) = crate::http::key_auth::presented_key(req) {
-        let (realm, grant) = crate::http::key_auth::key_grant(state, req, presented, None)
+        let granted = crate::http::key_auth::key_grant(state, req, presented, None)
             .await
             .map_err(AppError::internal)?
             .ok_or(AppError::Unauthorized)?;
         return Ok(AdminPrincipal {
-            realm_name: realm.name,
-            user: grant.owner,
-            roles: grant.roles,
+            realm_name: granted.realm_name,
+            user: granted.grant.owner.clone(),
+            roles: granted.grant.roles.clone(),
         });
     }
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());

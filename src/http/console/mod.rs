@@ -15,12 +15,14 @@ mod views;
 
 use std::sync::Arc;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 
-use super::page_sign_in::{hmac_hex, CallbackQuery, SignInClient};
+use super::page_sign_in::{self, CallbackQuery, SignInClient};
 use super::pages::{page_realm, read_form, realm_title};
-use crate::crypto::secrets::constant_time_eq;
+use super::views::see_other;
 use crate::domain::defaults::CLIENT_ADMIN_CONSOLE;
 use crate::error::AppError;
 use crate::oauth::params::FormParams;
@@ -46,27 +48,15 @@ fn sign_in_client(realm: &RealmRuntime) -> SignInClient {
     SignInClient {
         client_id: CLIENT_ADMIN_CONSOLE,
         base: base_path(realm),
+        landing: format!("{}/", base_path(realm)),
         cookie: LOGIN_COOKIE,
-        purpose: "admin-console pkce",
+        name: "admin-console",
         session_cookie: Some(SESSION_COOKIE),
     }
 }
 
-/// A 303 to a path of nexus, never stored.
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", location.to_owned()))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish()
-}
-
 fn internal_error(title: &str, e: impl std::fmt::Debug) -> HttpResponse {
-    tracing::error!(error = ?e, "admin console failure");
-    super::views::error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        title,
-        "An internal error occurred. Please try again.",
-    )
+    super::views::internal_error_page(title, "admin console failure", e)
 }
 
 /// The signed-in administrator of a console request.
@@ -82,19 +72,9 @@ impl Admin {
         base_path(&self.home)
     }
 
-    /// The CSRF token of the console's forms: bound to the SSO session.
+    /// The CSRF token of the console's forms (`SignInClient::csrf_token`).
     pub fn csrf_token(&self, state: &AppState) -> String {
-        hmac_hex(
-            state,
-            "admin-console csrf",
-            &format!("{}:{}", self.home.realm.id, self.session.id),
-        )
-    }
-
-    fn csrf_ok(&self, state: &AppState, form: &FormParams) -> bool {
-        let expected = self.csrf_token(state);
-        form.get("csrf_token")
-            .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
+        sign_in_client(&self.home).csrf_token(state, &self.home, &self.session.id)
     }
 
     /// Whether this admin may do anything at all in some realm.
@@ -122,22 +102,33 @@ async fn admin(
 ) -> Result<Admin, HttpResponse> {
     let home = page_realm(state, realm_name).await?;
     let title = realm_title(&home).to_owned();
-    let (mut session, user) = match sign_in_client(&home).page_session(state, &home, req).await {
-        Ok(Some(found)) => found,
-        Ok(None) if sign_in_if_needed => return Err(start_sign_in(state, &home).await),
-        // A form posted after the session ended: back to the console, which signs in again.
-        Ok(None) => return Err(see_other(&base_path(&home))),
+    let session = match sign_in_client(&home).page_session(state, &home, req).await {
+        Ok(session) => session,
         Err(e) => return Err(internal_error(&title, e)),
+    };
+    // The user's roles now, not those of their sign-in: a revoked admin loses the console at once.
+    let signed_in = match session {
+        Some(session) => {
+            match crate::service::roles::user_with_roles(&state.db, &home.realm.id, &session.user_id).await {
+                Ok(found) => found
+                    .filter(|(user, _)| user.enabled)
+                    .map(|(user, roles)| (session, user, roles)),
+                Err(e) => return Err(internal_error(&title, e)),
+            }
+        }
+        None => None,
+    };
+    let Some((mut session, user, roles)) = signed_in else {
+        return Err(if sign_in_if_needed {
+            start_sign_in(state, &home).await
+        } else {
+            // A form posted after the session ended: back to the console, which signs in again.
+            see_other(&base_path(&home))
+        });
     };
     if let Err(e) = sessions::touch(state, &home.realm, &mut session).await {
         return Err(internal_error(&title, e));
     }
-    // The user's roles now, not those of their sign-in: a revoked admin loses the console at once.
-    let roles = match crate::service::roles::user_with_roles(&state.db, &home.realm.id, &user.id).await {
-        Ok(Some((user, roles))) if user.enabled => roles,
-        Ok(_) => return Err(see_other(&base_path(&home))),
-        Err(e) => return Err(internal_error(&title, e)),
-    };
     let admin = Admin {
         principal: AdminPrincipal {
             realm_name: home.realm.name.clone(),
@@ -160,6 +151,11 @@ async fn admin(
 /// Signs in through the realm's authorization endpoint, first giving realms stored before the
 /// console existed its client (ADR 015).
 async fn start_sign_in(state: &AppState, realm: &RealmRuntime) -> HttpResponse {
+    match state.realms.client(realm, CLIENT_ADMIN_CONSOLE).await {
+        Ok(Some(_)) => return sign_in_client(realm).start(state, realm),
+        Ok(None) => {}
+        Err(e) => return internal_error(realm_title(realm), e),
+    }
     let realm_row = realm.realm.clone();
     let now = state.now();
     let ensured = state
@@ -192,7 +188,7 @@ async fn posted(
             "Invalid request.",
         ));
     };
-    if !admin.csrf_ok(state, &form) {
+    if !sign_in_client(&admin.home).csrf_ok(state, &admin.home, &admin.session.id, &form) {
         return Err(super::views::error_page(
             StatusCode::FORBIDDEN,
             &title,
@@ -200,6 +196,61 @@ async fn posted(
         ));
     }
     Ok((admin, form))
+}
+
+/// The answer a console extractor gives instead of running the handler (a sign-in, an error page).
+fn early_answer(resp: HttpResponse) -> actix_web::Error {
+    actix_web::error::InternalError::from_response("admin console", resp).into()
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, actix_web::Error> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("no application state"))
+}
+
+/// The signed-in administrator of a console page (`/admin/{realm}/console/…`); without a session
+/// the browser is sent to sign in, and the handler does not run.
+pub struct SignedIn(pub Admin);
+
+impl FromRequest for SignedIn {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let realm = req.match_info().get("realm").unwrap_or_default().to_owned();
+            admin(&state, &req, &realm, true)
+                .await
+                .map(SignedIn)
+                .map_err(early_answer)
+        })
+    }
+}
+
+/// A console form post: the administrator and the form, its CSRF token checked; otherwise the
+/// handler does not run (see `posted`).
+pub struct Posted(pub Admin, pub FormParams);
+
+impl FromRequest for Posted {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload);
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let payload = payload.await?;
+            let realm = req.match_info().get("realm").unwrap_or_default().to_owned();
+            posted(&state, &req, &realm, payload)
+                .await
+                .map(|(admin, form)| Posted(admin, form))
+                .map_err(early_answer)
+        })
+    }
 }
 
 /// The page for an error of an admin operation that is not about a form field.
@@ -217,18 +268,12 @@ fn failure_page(admin: &Admin, e: AppError) -> HttpResponse {
     }
 }
 
-/// `GET /admin/{realm}/console/callback`: the end of signing in.
+/// `GET /admin/{realm}/console/callback`: the end of signing in (`page_sign_in::callback`).
 async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> HttpResponse {
-    let realm = match page_realm(&state, &path).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    sign_in_client(&realm)
-        .complete(&state, &req, &realm, &query, &format!("{}/", base_path(&realm)))
-        .await
+    page_sign_in::callback(&state, &req, &path, &query, sign_in_client).await
 }

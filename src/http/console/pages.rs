@@ -3,7 +3,7 @@
 //! principal, so both enforce the same rules.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -12,7 +12,7 @@ use super::views::{
     RealmsPage, Rights, RoleRow, RolesPage, SessionRow, SettingsForm, SettingsPage, UserForm, UserPage, UserRow,
     UsersPage,
 };
-use super::{admin, callback, failure_page, internal_error, posted, see_other, Admin};
+use super::{callback, failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::dates::format_rfc3339;
 use crate::domain::KeyStatus;
 use crate::error::AppError;
@@ -169,13 +169,11 @@ fn respond(result: Result<HttpResponse, HttpResponse>) -> HttpResponse {
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /admin/{realm}/console[/]`: a master admin's realm list, else their realm.
-async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    match admin(&state, &req, &path, true).await {
-        Ok(a) if a.principal.is_master_admin() || a.principal.may_create_realms() => {
-            see_other(&format!("{}/realms", a.base()))
-        }
-        Ok(a) => see_other(&format!("{}/r/{}", a.base(), a.home.realm.name)),
-        Err(resp) => resp,
+async fn index(SignedIn(a): SignedIn) -> HttpResponse {
+    if a.principal.is_master_admin() || a.principal.may_create_realms() {
+        see_other(&format!("{}/realms", a.base()))
+    } else {
+        see_other(&format!("{}/r/{}", a.base(), a.home.realm.name))
     }
 }
 
@@ -233,28 +231,11 @@ async fn render_realms(
     )
 }
 
-async fn realms_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<ListQuery>,
-) -> HttpResponse {
-    match admin(&state, &req, &path, true).await {
-        Ok(a) => render_realms(&state, &a, &query, StatusCode::OK, None, "").await,
-        Err(resp) => resp,
-    }
+async fn realms_page(state: web::Data<AppState>, SignedIn(a): SignedIn, query: web::Query<ListQuery>) -> HttpResponse {
+    render_realms(&state, &a, &query, StatusCode::OK, None, "").await
 }
 
-async fn create_realm(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> HttpResponse {
-    let (admin, form) = match posted(&state, &req, &path, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+async fn create_realm(state: web::Data<AppState>, Posted(admin, form): Posted) -> HttpResponse {
     let name = field(&form, "name");
     let repr: RealmRepr = match serde_json::from_value(json!({ "realm": name, "enabled": true })) {
         Ok(r) => r,
@@ -276,24 +257,19 @@ async fn create_realm(
 }
 
 /// `GET …/r/{target}`: the first section the admin may see.
-async fn realm_home(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    match admin(&state, &req, &realm, true).await {
-        Ok(a) => {
-            let rights = Rights::of(&a.principal, &target);
-            let section = if rights.view_users {
-                "users"
-            } else if rights.view_clients {
-                "clients"
-            } else if rights.view_realm {
-                "settings"
-            } else {
-                return failure_page(&a, AppError::Forbidden);
-            };
-            see_other(&format!("{}/r/{target}/{section}", a.base()))
-        }
-        Err(resp) => resp,
-    }
+async fn realm_home(SignedIn(a): SignedIn, path: web::Path<(String, String)>) -> HttpResponse {
+    let (_, target) = path.into_inner();
+    let rights = Rights::of(&a.principal, &target);
+    let section = if rights.view_users {
+        "users"
+    } else if rights.view_clients {
+        "clients"
+    } else if rights.view_realm {
+        "settings"
+    } else {
+        return failure_page(&a, AppError::Forbidden);
+    };
+    see_other(&format!("{}/r/{target}/{section}", a.base()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,13 +278,18 @@ async fn realm_home(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
 
 fn settings_form(realm: &crate::domain::Realm) -> SettingsForm {
     let json = crate::http::admin::repr::realm_json(realm);
+    // The representation shows the settings in effect (nexus's defaults until set).
     let text = |name: &str| {
         json.get(name)
-            .map(|v| v.to_string().trim_matches('"').to_owned())
+            .and_then(Value::as_i64)
+            .map(|n| n.to_string())
             .unwrap_or_default()
     };
-    let environments = json.get("apiKeyEnvironments").cloned().unwrap_or(Value::Null);
-    let has = |env: &str| environments.as_array().is_some_and(|a| a.iter().any(|v| v == env));
+    let has = |env: &str| {
+        json.get("apiKeyEnvironments")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v == env))
+    };
     SettingsForm {
         display_name: realm.display_name.clone().unwrap_or_default(),
         enabled: realm.enabled,
@@ -325,14 +306,13 @@ fn settings_form(realm: &crate::domain::Realm) -> SettingsForm {
 
 async fn settings_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
+    let (_, target) = path.into_inner();
     respond(
         async {
-            let a = admin(&state, &req, &realm, true).await?;
             let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ViewRealm)
                 .await
                 .map_err(|e| failure_page(&a, e))?;
@@ -364,15 +344,10 @@ fn whole_number(form: &FormParams, name: &str, label: &str) -> Result<Option<i64
 
 async fn save_settings(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target) = path.into_inner();
     let typed = SettingsForm {
         display_name: field(&form, "displayName"),
         enabled: checked(&form, "enabled"),
@@ -440,14 +415,13 @@ async fn save_settings(
 
 async fn keys_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
+    let (_, target) = path.into_inner();
     respond(
         async {
-            let a = admin(&state, &req, &realm, true).await?;
             let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ViewRealm)
                 .await
                 .map_err(|e| failure_page(&a, e))?;
@@ -488,15 +462,10 @@ async fn keys_page(
 
 async fn rotate_key(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    payload: web::Payload,
+    Posted(a, _): Posted,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    let (a, _) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target) = path.into_inner();
     match realm_api::rotate_realm_key(&state, &a.principal, &target).await {
         Ok(_) => see_other(&format!("{}/r/{target}/keys?notice=key-rotated", a.base())),
         Err(e) => failure_page(&a, e),
@@ -509,14 +478,13 @@ async fn rotate_key(
 
 async fn users_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
+    let (_, target) = path.into_inner();
     respond(
         async {
-            let a = admin(&state, &req, &realm, true).await?;
             let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ViewUsers)
                 .await
                 .map_err(|e| failure_page(&a, e))?;
@@ -572,13 +540,12 @@ async fn users_page(
 
 async fn new_user_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
+    let (_, target) = path.into_inner();
     respond(
         async {
-            let a = admin(&state, &req, &realm, true).await?;
             realm_for(&state, &a.principal, &target, AdminPermission::ManageUsers)
                 .await
                 .map_err(|e| failure_page(&a, e))?;
@@ -624,15 +591,10 @@ fn user_repr(typed: &UserForm) -> Value {
 
 async fn create_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target) = path.into_inner();
     let typed = user_form(&form);
     let mut repr = user_repr(&typed);
     let password = form.get("password").unwrap_or_default().to_owned();
@@ -748,31 +710,20 @@ async fn render_user(
 
 async fn user_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
-    respond(
-        async {
-            let a = admin(&state, &req, &realm, true).await?;
-            render_user(&state, &a, &target, id, query.notice.as_deref(), None).await
-        }
-        .await,
-    )
+    let (_, target, id) = path.into_inner();
+    respond(async { render_user(&state, &a, &target, id, query.notice.as_deref(), None).await }.await)
 }
 
 async fn save_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target, id) = path.into_inner();
     let typed = user_form(&form);
     let result = match serde_json::from_value::<UserRepr>(user_repr(&typed)) {
         Ok(repr) => user_api::update_user(&state, &a.principal, &target, id.clone(), repr).await,
@@ -799,15 +750,10 @@ async fn save_user(
 
 async fn set_password(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target, id) = path.into_inner();
     let password = form.get("password").unwrap_or_default().to_owned();
     let result = if password != form.get("confirm").unwrap_or_default() {
         Err(AppError::bad_request("The two passwords differ."))
@@ -840,15 +786,10 @@ async fn set_password(
 
 async fn change_roles(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target, id) = path.into_inner();
     let (role, add) = match (form.get("add"), form.get("remove")) {
         (Some(role), _) if !role.is_empty() => (role.to_owned(), true),
         (_, Some(role)) if !role.is_empty() => (role.to_owned(), false),
@@ -876,15 +817,10 @@ async fn change_roles(
 
 async fn end_session(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String, String)>,
-    payload: web::Payload,
+    Posted(a, _): Posted,
 ) -> HttpResponse {
-    let (realm, target, id, session_id) = path.into_inner();
-    let (a, _) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target, id, session_id) = path.into_inner();
     let result = async {
         let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ManageUsers).await?;
         // Only a session of this user, in this realm.
@@ -906,13 +842,12 @@ async fn end_session(
 
 async fn confirm_delete_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
+    let (_, target, id) = path.into_inner();
     respond(
         async {
-            let a = admin(&state, &req, &realm, true).await?;
             let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ManageUsers)
                 .await
                 .map_err(|e| failure_page(&a, e))?;
@@ -947,15 +882,10 @@ async fn confirm_delete_user(
 
 async fn delete_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    payload: web::Payload,
+    Posted(a, _): Posted,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
-    let (a, _) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target, id) = path.into_inner();
     match user_api::delete_user(&state, &a.principal, &target, id).await {
         Ok(()) => see_other(&format!("{}/r/{target}/users?notice=user-deleted", a.base())),
         Err(e) => failure_page(&a, e),
@@ -1009,31 +939,20 @@ async fn render_roles(
 
 async fn roles_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    respond(
-        async {
-            let a = admin(&state, &req, &realm, true).await?;
-            render_roles(&state, &a, &target, query.notice.as_deref(), None).await
-        }
-        .await,
-    )
+    let (_, target) = path.into_inner();
+    respond(async { render_roles(&state, &a, &target, query.notice.as_deref(), None).await }.await)
 }
 
 async fn create_role(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target) = path.into_inner();
     let (name, description) = (field(&form, "name"), field(&form, "description"));
     let repr = RoleRepr {
         name: Some(name.clone()),
@@ -1126,31 +1045,20 @@ async fn render_clients(
 
 async fn clients_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    respond(
-        async {
-            let a = admin(&state, &req, &realm, true).await?;
-            render_clients(&state, &a, &target, &query, None).await
-        }
-        .await,
-    )
+    let (_, target) = path.into_inner();
+    respond(async { render_clients(&state, &a, &target, &query, None).await }.await)
 }
 
 async fn create_client(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    payload: web::Payload,
+    Posted(a, form): Posted,
 ) -> HttpResponse {
-    let (realm, target) = path.into_inner();
-    let (a, form) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target) = path.into_inner();
     let typed = ClientForm {
         client_id: field(&form, "clientId"),
         kind: field(&form, "kind"),
@@ -1200,14 +1108,13 @@ fn shown_scope(a: &Admin) -> String {
 
 async fn client_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SignedIn(a): SignedIn,
     path: web::Path<(String, String, String)>,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
+    let (_, target, id) = path.into_inner();
     respond(
         async {
-            let a = admin(&state, &req, &realm, true).await?;
             let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ViewClients)
                 .await
                 .map_err(|e| failure_page(&a, e))?;
@@ -1250,15 +1157,10 @@ async fn client_page(
 /// Regenerates a client's secret and shows the new one once (`http::shown_once`).
 async fn regenerate_secret(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    payload: web::Payload,
+    Posted(a, _): Posted,
 ) -> HttpResponse {
-    let (realm, target, id) = path.into_inner();
-    let (a, _) = match posted(&state, &req, &realm, payload).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+    let (_, target, id) = path.into_inner();
     let secret = match client_api::regenerate_client_secret(&state, &a.principal, &target, id.clone()).await {
         Ok(s) => s,
         Err(e) => return failure_page(&a, e),
