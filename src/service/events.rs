@@ -16,6 +16,11 @@ use crate::store::db::{self, events::EventRow, Db, DbConnection, DbError};
 pub const QUEUE_CAPACITY: usize = 10_000;
 /// Events stored per transaction at most.
 const BATCH: usize = 256;
+/// How long the writer waits to fill a batch once an event has arrived. Taking only what is queued
+/// at that instant made batches of a few events under load — hundreds of commits a second competing
+/// with the requests for the cores; waiting stores up to `BATCH` per commit, at the price of an
+/// event being listed up to this much later.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub const API_KEY_USED: &str = "API_KEY_USED";
 pub const API_KEY_REFUSED: &str = "API_KEY_REFUSED";
@@ -94,10 +99,11 @@ impl EventSink {
 async fn write_loop(db: Db, mut incoming: mpsc::Receiver<Event>) {
     while let Some(first) = incoming.recv().await {
         let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + LINGER;
         while batch.len() < BATCH {
-            match incoming.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
+            match tokio::time::timeout_at(deadline, incoming.recv()).await {
+                Ok(Some(event)) => batch.push(event),
+                Ok(None) | Err(_) => break,
             }
         }
         let retry = batch.clone();
