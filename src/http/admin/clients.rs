@@ -369,8 +369,24 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    // Rights before the body: a caller without them learns nothing from a parse error.
+    super::realm_for(&state, &principal, &realm_name, AdminPermission::ManageClients).await?;
     let repr: ClientRepr = read_json(&req, payload).await?;
+    update_client(&state, &principal, &realm_name, id, repr).await?;
+    Ok(no_content())
+}
+
+/// Applies Keycloak's representation to a stored client (the admin API's PUT, the console's form):
+/// fields left out stay as they are.
+pub async fn update_client(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+    repr: ClientRepr,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageClients).await?;
     let master = state.master_key.clone();
     let realm_row = realm.realm.clone();
     let now = state.now();
@@ -403,8 +419,8 @@ async fn update(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 async fn delete(
@@ -413,7 +429,19 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageClients).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    delete_client(&state, &principal, &realm_name, id).await?;
+    Ok(no_content())
+}
+
+/// Deletes a client with its roles; built-in clients stay.
+pub async fn delete_client(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageClients).await?;
     let realm_id = realm.realm.id.clone();
     state
         .db
@@ -430,8 +458,8 @@ async fn delete(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 async fn get_secret(
