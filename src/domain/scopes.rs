@@ -20,6 +20,18 @@ pub struct GrantedScopes {
     pub scope_param: String,
 }
 
+/// The claims a built-in scope adds to tokens (what `oauth::tokens` inserts for it), shown to
+/// admins; scopes an admin creates add none (nexus has no protocol mappers yet).
+pub fn claims_added_by(scope: &str) -> &'static [&'static str] {
+    match scope {
+        "profile" => &["name", "preferred_username", "given_name", "family_name"],
+        "email" => &["email", "email_verified"],
+        "roles" => &["realm_access", "resource_access"],
+        "web-origins" => &["allowed-origins"],
+        _ => &[],
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("scope `{0}` is not allowed for this client")]
 pub struct ScopeNotAllowed(pub String);

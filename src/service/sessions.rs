@@ -55,6 +55,12 @@ fn user_index_key(realm_id: &str, user_id: &str) -> String {
     format!("sso-user:{realm_id}:{user_id}")
 }
 
+/// The ids of the realm's sessions, scored by their start (for the admin's list of every session);
+/// ended ones leave it when they end, expired ones when a listing meets them.
+fn realm_index_key(realm_id: &str) -> String {
+    format!("sso-realm:{realm_id}")
+}
+
 /// When an admin last logged the user out: sessions started before that second are over, even one
 /// the index lost to a concurrent update (those started within it are removed through the index).
 fn user_logout_key(realm_id: &str, user_id: &str) -> String {
@@ -98,6 +104,14 @@ pub async fn create(
         clients: Vec::new(),
     };
     save(state, realm, &session, now).await?;
+    let index = realm_index_key(&realm.id);
+    state.ephemeral.index_add(&index, &id, now).await?;
+    // Sessions older than the maximum lifespan are over whatever else happened: keep the index
+    // from growing with sessions nobody ended.
+    state
+        .ephemeral
+        .index_trim_below(&index, now - realm.sso_session_max_lifespan)
+        .await?;
     let mut ids = user_session_ids(state, realm, user_id).await?;
     ids.push(id.clone());
     // A user who logs in all day (a script with the password grant) must not grow the index
@@ -195,6 +209,7 @@ pub async fn end_all_for_user(state: &AppState, realm: &Realm, user_id: &str) ->
         .await?;
     for id in user_session_ids(state, realm, user_id).await? {
         state.ephemeral.delete(&key(&realm.id, &id)).await?;
+        state.ephemeral.index_remove(&realm_index_key(&realm.id), &id).await?;
     }
     state.ephemeral.delete(&user_index_key(&realm.id, user_id)).await
 }
@@ -286,6 +301,7 @@ pub enum EndSessionError {
 /// outlive it). Access tokens carrying its `sid` stop working at userinfo and introspection.
 pub async fn end(state: &AppState, realm: &Realm, id: &str) -> Result<(), EndSessionError> {
     state.ephemeral.delete(&key(&realm.id, id)).await?;
+    state.ephemeral.index_remove(&realm_index_key(&realm.id), id).await?;
     let session_id = id.to_owned();
     state
         .db
@@ -295,6 +311,49 @@ pub async fn end(state: &AppState, realm: &Realm, id: &str) -> Result<(), EndSes
         })
         .await?;
     Ok(())
+}
+
+/// A page of the realm's live sessions, newest first, and how many the index holds. Sessions the
+/// page meets that are over leave the index, so a page may hold fewer than `max`.
+pub async fn list_for_realm(
+    state: &AppState,
+    realm: &Realm,
+    first: usize,
+    max: usize,
+) -> Result<(Vec<SsoSession>, usize), EphemeralError> {
+    let index = realm_index_key(&realm.id);
+    state
+        .ephemeral
+        .index_trim_below(&index, state.now() - realm.sso_session_max_lifespan)
+        .await?;
+    let ids = state.ephemeral.index_range(&index, first, max).await?;
+    let mut live = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match find(state, realm, id).await? {
+            Some(session) => live.push(session),
+            None => state.ephemeral.index_remove(&index, id).await?,
+        }
+    }
+    Ok((live, state.ephemeral.index_len(&index).await?))
+}
+
+/// Ends every session of the realm (Keycloak's "sign out all"), with their online refresh tokens;
+/// how many there were.
+pub async fn end_all_for_realm(state: &AppState, realm: &Realm) -> Result<usize, EndSessionError> {
+    const BATCH: usize = 500;
+    let index = realm_index_key(&realm.id);
+    let mut ended = 0;
+    loop {
+        // Each pass removes what it read, so the next one starts at the top again.
+        let ids = state.ephemeral.index_range(&index, 0, BATCH).await?;
+        if ids.is_empty() {
+            return Ok(ended);
+        }
+        for id in &ids {
+            end(state, realm, id).await?;
+            ended += 1;
+        }
+    }
 }
 
 /// Marks an access token's `jti` as revoked until `expires_at` (RFC 7009, code replay).

@@ -653,7 +653,7 @@ impl HtmlForm {
                     inputs.push(tag_attributes(&body[i..=end]));
                     at = end + 1;
                 }
-                let fields = inputs
+                let mut fields: Vec<(String, String)> = inputs
                     .iter()
                     .filter(|a| a.contains_key("name"))
                     .filter(|a| match a.get("type").map(|t| t.to_ascii_lowercase()).as_deref() {
@@ -663,6 +663,7 @@ impl HtmlForm {
                     })
                     .map(|a| (a["name"].clone(), a.get("value").cloned().unwrap_or_default()))
                     .collect();
+                fields.extend(textareas_and_selects(body, body_lower));
                 return Some(HtmlForm {
                     action: attrs.get("action").cloned().unwrap_or_default(),
                     method: attrs.get("method").cloned().unwrap_or_else(|| "get".into()),
@@ -687,6 +688,60 @@ impl HtmlForm {
     pub fn input_by_id(&self, id: &str) -> Option<&HashMap<String, String>> {
         self.inputs.iter().find(|a| a.get("id").map(String::as_str) == Some(id))
     }
+}
+
+/// What a browser sends for a form's `<textarea>`s (their text) and `<select>`s (the selected
+/// option, else the first), by name.
+fn textareas_and_selects(body: &str, body_lower: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = body_lower[at..].find("<textarea").map(|i| i + at) {
+        let Some(open_end) = body_lower[i..].find('>').map(|e| e + i) else {
+            break;
+        };
+        let close = body_lower[open_end..]
+            .find("</textarea")
+            .map(|c| c + open_end)
+            .unwrap_or(body.len());
+        let attrs = tag_attributes(&body[i..=open_end]);
+        if let Some(name) = attrs.get("name") {
+            out.push((name.clone(), html_unescape(&body[open_end + 1..close])));
+        }
+        at = close;
+    }
+    at = 0;
+    while let Some(i) = body_lower[at..].find("<select").map(|i| i + at) {
+        let Some(open_end) = body_lower[i..].find('>').map(|e| e + i) else {
+            break;
+        };
+        let close = body_lower[open_end..]
+            .find("</select")
+            .map(|c| c + open_end)
+            .unwrap_or(body.len());
+        let attrs = tag_attributes(&body[i..=open_end]);
+        let mut first = None;
+        let mut selected = None;
+        let mut o = open_end;
+        while let Some(j) = body_lower[o..close].find("<option").map(|j| j + o) {
+            let Some(end) = body_lower[j..].find('>').map(|e| e + j) else {
+                break;
+            };
+            let option = tag_attributes(&body[j..=end]);
+            let value = option.get("value").cloned().unwrap_or_default();
+            if first.is_none() {
+                first = Some(value.clone());
+            }
+            if option.contains_key("selected") && selected.is_none() {
+                selected = Some(value);
+            }
+            o = end + 1;
+        }
+        if let (Some(name), Some(value)) = (attrs.get("name"), selected.or(first)) {
+            out.push((name.clone(), value));
+        }
+        at = close;
+    }
+    out
 }
 
 /// The text inside the element with `id` (tags stripped, entities decoded, whitespace collapsed).

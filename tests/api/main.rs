@@ -4,6 +4,7 @@ mod helpers;
 
 mod account_page;
 mod admin_console;
+mod admin_console_pages;
 mod admin_roles_groups;
 mod admin_sessions;
 mod admin_users;

@@ -377,8 +377,8 @@ async fn update(
     Ok(no_content())
 }
 
-/// Applies Keycloak's representation to a stored client (the admin API's PUT, the console's form):
-/// fields left out stay as they are.
+/// Applies Keycloak's representation to a stored client (the admin API's PUT): fields left out
+/// stay as they are; its scopes are changed through their own endpoints, as in Keycloak.
 pub async fn update_client(
     state: &AppState,
     principal: &AdminPrincipal,
@@ -386,6 +386,33 @@ pub async fn update_client(
     id: String,
     repr: ClientRepr,
 ) -> Result<(), AppError> {
+    update_client_with_scopes(state, principal, realm_name, id, repr, None).await
+}
+
+/// The client scopes a client is given, by name (the console's client form sets both lists).
+pub struct ScopeChoice {
+    pub default: Vec<String>,
+    pub optional: Vec<String>,
+}
+
+/// `update_client`, and when `scopes` is given the client's default and optional scopes replaced
+/// by those, in the same transaction: a refused scope leaves the client as it was.
+pub async fn update_client_with_scopes(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+    repr: ClientRepr,
+    scopes: Option<ScopeChoice>,
+) -> Result<(), AppError> {
+    if let Some(choice) = &scopes {
+        if let Some(both) = choice.default.iter().find(|n| choice.optional.contains(n)) {
+            return Err(AppError::bad_request(format!(
+                "Client scope {} cannot be both default and optional",
+                both.escape_debug()
+            )));
+        }
+    }
     let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageClients).await?;
     let master = state.master_key.clone();
     let realm_row = realm.realm.clone();
@@ -416,6 +443,17 @@ pub async fn update_client(
             client_rules::ensure_secret(&mut client, &master);
             db::clients::update(conn, &client)?;
             client_rules::sync_service_account(conn, &realm_row, &client, now)?;
+            if let Some(choice) = &scopes {
+                let linked = db::clients::scopes_of(conn, &client.id)?;
+                for scope in &linked.default {
+                    db::clients::unlink_scope(conn, &client.id, &scope.id, true)?;
+                }
+                for scope in &linked.optional {
+                    db::clients::unlink_scope(conn, &client.id, &scope.id, false)?;
+                }
+                link_named_scopes(conn, &realm_row, &client, &choice.default, true)?;
+                link_named_scopes(conn, &realm_row, &client, &choice.optional, false)?;
+            }
             Ok(())
         })
         .await?;

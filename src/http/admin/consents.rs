@@ -8,7 +8,7 @@ use super::roles::storable;
 use super::users::load_user;
 use super::{admin_realm, no_content};
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::consent_records;
 use crate::state::AppState;
 use crate::store::db;
@@ -87,7 +87,21 @@ async fn revoke(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, user_id, client_id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    revoke_consent(&state, &principal, &realm_name, user_id, client_id).await?;
+    Ok(no_content())
+}
+
+/// Withdraws a user's consent to a client (public `clientId`) and revokes their refresh tokens of
+/// it (the admin API and the console).
+pub async fn revoke_consent(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    user_id: String,
+    client_id: String,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
     let realm_id = realm.realm.id.clone();
     let now = state.now();
     let revoked = state
@@ -105,5 +119,5 @@ async fn revoke(
     if !revoked.anything() {
         return Err(AppError::not_found("Consent nor offline token not found"));
     }
-    Ok(no_content())
+    Ok(())
 }

@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 use super::{admin_realm, no_content, Paging};
 use crate::domain::dates::parse_date;
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::state::AppState;
-use crate::store::db::{self, events::EventFilter};
+use crate::store::db;
+use crate::store::db::events::{EventFilter, EventRow};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/realms/{realm}/events", web::get().to(list))
@@ -34,7 +35,8 @@ fn date_bound(name: &str, value: &str, end_of_day: bool) -> Result<i64, AppError
         .ok_or_else(|| AppError::bad_request(format!("Invalid value for '{name}', expected format is yyyy-MM-dd")))
 }
 
-fn filter_of(query: &str) -> Result<EventFilter, AppError> {
+/// Keycloak's event filters from a query string (the admin API and the console).
+pub fn filter_of(query: &str) -> Result<EventFilter, AppError> {
     let mut filter = EventFilter::default();
     let mut paging = Paging::default();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -61,13 +63,9 @@ fn filter_of(query: &str) -> Result<EventFilter, AppError> {
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewEvents).await?;
+    let (principal, _) = admin_realm(&state, &req, &path, AdminPermission::ViewEvents).await?;
     let filter = filter_of(req.query_string())?;
-    let realm_id = realm.realm.id.clone();
-    let rows = state
-        .db
-        .run(move |conn| db::events::list(conn, &realm_id, &filter).map_err(AppError::from))
-        .await?;
+    let rows = list_events(&state, &principal, &path, filter).await?;
     let body: Vec<Value> = rows
         .into_iter()
         .map(|e| {
@@ -86,6 +84,21 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Stri
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// The realm's events matching `filter`, newest first (the admin API and the console).
+pub async fn list_events(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    filter: EventFilter,
+) -> Result<Vec<EventRow>, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ViewEvents).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .run(move |conn| db::events::list(conn, &realm_id, &filter).map_err(AppError::from))
+        .await
 }
 
 async fn clear(

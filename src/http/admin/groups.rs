@@ -13,7 +13,7 @@ use super::{admin_realm, invalidate, no_content, read_json, urlencode, Paging};
 use crate::domain::names::parse_plain_name;
 use crate::domain::Group;
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::new_id;
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection};
@@ -384,8 +384,24 @@ async fn create_or_move(
     parent: Option<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(state, req, realm_name, AdminPermission::ManageUsers).await?;
+    let (principal, _) = admin_realm(state, req, realm_name, AdminPermission::ManageUsers).await?;
     let repr: GroupRepr = read_json(req, payload).await?;
+    Ok(match save_group(state, &principal, realm_name, parent, repr).await? {
+        Some(id) => group_created(req, realm_name, &id),
+        None => no_content(),
+    })
+}
+
+/// Creates a group below `parent` (the top when `None`), or with the `id` of an existing group
+/// moves that one there (the admin API and the console); the new group's id.
+pub async fn save_group(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    parent: Option<String>,
+    repr: GroupRepr,
+) -> Result<Option<String>, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
     let attributes = repr
         .attributes
         .clone()
@@ -446,10 +462,7 @@ async fn create_or_move(
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(match outcome {
-        Some(id) => group_created(req, realm_name, &id),
-        None => no_content(),
-    })
+    Ok(outcome)
 }
 
 /// 201 whose `Location` is `/admin/realms/{realm}/groups/{id}`, for subgroups too (as Keycloak).
@@ -474,8 +487,21 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let (principal, _) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
     let repr: GroupRepr = read_json(&req, payload).await?;
+    update_group(&state, &principal, &realm_name, id, repr).await?;
+    Ok(no_content())
+}
+
+/// Renames a group or replaces its attributes (the admin API and the console).
+pub async fn update_group(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+    repr: GroupRepr,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
     let name = repr.name.as_deref().map(|n| parse_group_name(Some(n))).transpose()?;
     let attributes = repr
         .attributes
@@ -507,8 +533,8 @@ async fn update(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 async fn delete(
@@ -517,7 +543,19 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let (principal, _) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    delete_group(&state, &principal, &realm_name, id).await?;
+    Ok(no_content())
+}
+
+/// Deletes a group with its subgroups (the admin API and the console).
+pub async fn delete_group(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
     let realm_id = realm.realm.id.clone();
     state
         .db
@@ -541,8 +579,8 @@ async fn delete(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -396,13 +396,12 @@ pub async fn create_role_in(
 // ---------- one role: by name in a container, or by id ----------
 
 #[derive(Clone, Debug)]
-enum RoleKey {
+pub enum RoleKey {
     Named(Container, String),
     Id(String),
 }
 
-/// Authenticates and checks the permission the key's container needs. A role by id is checked
-/// again once loaded (`load_role`), when it is known whether it is a realm or a client role.
+/// Authenticates and checks the permission the key's container needs (`authorize_key`).
 async fn authorize(
     state: &AppState,
     req: &HttpRequest,
@@ -410,22 +409,36 @@ async fn authorize(
     key: &RoleKey,
     write: bool,
 ) -> Result<(AdminPrincipal, Arc<RealmRuntime>), AppError> {
+    let principal = super::auth::authenticate(state, req).await?;
+    let realm = authorize_key(state, &principal, realm_name, key, write).await?;
+    Ok((principal, realm))
+}
+
+/// Checks the permission the key's container needs. A role by id is checked again once loaded
+/// (`load_role`), when it is known whether it is a realm or a client role.
+async fn authorize_key(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    key: &RoleKey,
+    write: bool,
+) -> Result<Arc<RealmRuntime>, AppError> {
     match key {
-        RoleKey::Named(container, _) => admin_realm(state, req, realm_name, container.permission(write)).await,
+        RoleKey::Named(container, _) => {
+            super::realm_for(state, principal, realm_name, container.permission(write)).await
+        }
         RoleKey::Id(_) => {
-            let principal = super::auth::authenticate(state, req).await?;
             if !principal.may(realm_name, permission(false, write))
                 && !principal.may(realm_name, permission(true, write))
             {
                 return Err(AppError::Forbidden);
             }
-            let realm = state
+            state
                 .realms
                 .realm(realm_name)
                 .await
                 .map_err(AppError::Internal)?
-                .ok_or_else(|| AppError::not_found("Realm not found."))?;
-            Ok((principal, realm))
+                .ok_or_else(|| AppError::not_found("Realm not found."))
         }
     }
 }
@@ -478,8 +491,22 @@ async fn update_role(
     key: RoleKey,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (principal, realm) = authorize(state, req, realm_name, &key, true).await?;
+    let (principal, _) = authorize(state, req, realm_name, &key, true).await?;
     let repr: RoleRepr = read_json(req, payload).await?;
+    update_role_by(state, &principal, realm_name, key, repr).await?;
+    Ok(no_content())
+}
+
+/// Renames a role or changes its description or attributes (the admin API's PUT, the console).
+pub async fn update_role_by(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    key: RoleKey,
+    repr: RoleRepr,
+) -> Result<(), AppError> {
+    let realm = authorize_key(state, principal, realm_name, &key, true).await?;
+    let principal = principal.clone();
     let new_name = repr.name.as_deref().map(|n| parse_role_name(Some(n))).transpose()?;
     check_text("description", repr.description.as_deref())?;
     let attributes = repr
@@ -513,7 +540,7 @@ async fn update_role(
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(no_content())
+    Ok(())
 }
 
 async fn delete_role(
@@ -522,7 +549,20 @@ async fn delete_role(
     realm_name: &str,
     key: RoleKey,
 ) -> Result<HttpResponse, AppError> {
-    let (principal, realm) = authorize(state, req, realm_name, &key, true).await?;
+    let principal = super::auth::authenticate(state, req).await?;
+    delete_role_by(state, &principal, realm_name, key).await?;
+    Ok(no_content())
+}
+
+/// Deletes a role; the realm's default role and the built-in admin roles stay.
+pub async fn delete_role_by(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    key: RoleKey,
+) -> Result<(), AppError> {
+    let realm = authorize_key(state, principal, realm_name, &key, true).await?;
+    let principal = principal.clone();
     let realm_row = realm.realm.clone();
     state
         .db
@@ -539,7 +579,7 @@ async fn delete_role(
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(no_content())
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -625,8 +665,24 @@ async fn change_composites(
     payload: web::Payload,
     add: bool,
 ) -> Result<HttpResponse, AppError> {
-    let (principal, realm) = authorize(state, req, realm_name, &key, true).await?;
+    let (principal, _) = authorize(state, req, realm_name, &key, true).await?;
     let reprs: Vec<RoleRepr> = read_json(req, payload).await?;
+    change_role_composites(state, &principal, realm_name, key, reprs, add).await?;
+    Ok(no_content())
+}
+
+/// Adds (`add`) or removes composites of a role; every child must resolve before anything changes,
+/// and only roles the admin may grant can be added (the admin API and the console).
+pub async fn change_role_composites(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    key: RoleKey,
+    reprs: Vec<RoleRepr>,
+    add: bool,
+) -> Result<(), AppError> {
+    let realm = authorize_key(state, principal, realm_name, &key, true).await?;
+    let principal = principal.clone();
     let realm_row = realm.realm.clone();
     state
         .db
@@ -651,7 +707,7 @@ async fn change_composites(
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(no_content())
+    Ok(())
 }
 
 /// A role as the matched route addresses it: `{role}` in the realm, `{role}` in `{client}`, or

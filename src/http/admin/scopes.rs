@@ -12,7 +12,7 @@ use super::{admin_realm, created, invalidate, no_content, read_json};
 use crate::domain::names::MAX_NAME_LEN;
 use crate::domain::ClientScope;
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::new_id;
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection};
@@ -103,7 +103,7 @@ fn conflict(name: &str) -> AppError {
     AppError::conflict(format!("Client Scope {name} already exists"))
 }
 
-fn load_scope(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<ClientScope, AppError> {
+pub fn load_scope(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<ClientScope, AppError> {
     if !super::roles::storable(id) {
         return Err(AppError::not_found("Could not find client scope"));
     }
@@ -126,8 +126,20 @@ async fn create(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
+    let (principal, _) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
     let repr: ClientScopeRepr = read_json(&req, payload).await?;
+    let id = create_scope(&state, &principal, &path, repr).await?;
+    Ok(created(&req, &id))
+}
+
+/// Creates a client scope (the admin API and the console); its id.
+pub async fn create_scope(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    repr: ClientScopeRepr,
+) -> Result<String, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageRealm).await?;
     let name = parse_scope_name(repr.name.as_deref())?;
     check_protocol(repr.protocol.as_deref())?;
     super::roles::check_text("description", repr.description.as_deref())?;
@@ -151,8 +163,8 @@ async fn create(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(created(&req, &id))
+    invalidate(state, &realm.realm.name).await;
+    Ok(id)
 }
 
 async fn get(
@@ -175,8 +187,22 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageRealm).await?;
+    let (principal, _) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageRealm).await?;
     let repr: ClientScopeRepr = read_json(&req, payload).await?;
+    update_scope(&state, &principal, &realm_name, id, repr).await?;
+    Ok(no_content())
+}
+
+/// Changes a client scope (the admin API and the console); `attributes`, when given, replace the
+/// stored ones.
+pub async fn update_scope(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+    repr: ClientScopeRepr,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageRealm).await?;
     let name = repr.name.as_deref().map(|n| parse_scope_name(Some(n))).transpose()?;
     check_protocol(repr.protocol.as_deref())?;
     super::roles::check_text("description", repr.description.as_deref())?;
@@ -203,8 +229,8 @@ async fn update(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 /// Links to clients and the realm's defaults go with the scope (foreign keys cascade).
@@ -214,7 +240,19 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageRealm).await?;
+    let (principal, _) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageRealm).await?;
+    delete_scope(&state, &principal, &realm_name, id).await?;
+    Ok(no_content())
+}
+
+/// Deletes a client scope with its links (the admin API and the console).
+pub async fn delete_scope(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    id: String,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageRealm).await?;
     let realm_id = realm.realm.id.clone();
     state
         .db
@@ -224,8 +262,8 @@ async fn delete(
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }
 
 /// The realm's scopes for new clients.

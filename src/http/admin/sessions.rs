@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::users::load_user;
 use super::{admin_realm, no_content};
 use crate::error::AppError;
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
 
@@ -19,10 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/admin/realms/{realm}/sessions/{session}",
         web::delete().to(end_session),
-    );
+    )
+    .route("/admin/realms/{realm}/logout-all", web::post().to(logout_all));
 }
 
-fn representation(session: &SsoSession, username: &str) -> Value {
+pub fn representation(session: &SsoSession, username: &str) -> Value {
     let clients: serde_json::Map<String, Value> = session
         .clients
         .iter()
@@ -64,11 +65,47 @@ async fn end_session(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, session_id) = path.into_inner();
-    let (_, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
-    if sessions::find(&state, &realm.realm, &session_id).await?.is_some() {
-        sessions::end(&state, &realm.realm, &session_id)
+    let principal = super::auth::authenticate(&state, &req).await?;
+    end_session_in(&state, &principal, &realm_name, &session_id).await?;
+    Ok(no_content())
+}
+
+/// Ends a session of the realm if it is live (the admin API and the console).
+pub async fn end_session_in(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    session_id: &str,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    if sessions::find(state, &realm.realm, session_id).await?.is_some() {
+        sessions::end(state, &realm.realm, session_id)
             .await
             .map_err(AppError::internal)?;
     }
-    Ok(no_content())
+    Ok(())
+}
+
+/// `POST /admin/realms/{realm}/logout-all`: ends every SSO session of the realm. Keycloak answers
+/// with a `GlobalRequestResult` about the clients it told (nexus tells none: no admin URLs).
+async fn logout_all(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let principal = super::auth::authenticate(&state, &req).await?;
+    sign_out_everyone(&state, &principal, &path).await?;
+    Ok(HttpResponse::Ok().json(json!({ "successRequests": [], "failedRequests": [] })))
+}
+
+/// Ends every session of the realm (the admin API and the console); how many.
+pub async fn sign_out_everyone(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+) -> Result<usize, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    sessions::end_all_for_realm(state, &realm.realm)
+        .await
+        .map_err(AppError::internal)
 }

@@ -705,20 +705,8 @@ async fn join_group(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id, group_id) = path.into_inner();
-    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
-    let realm_row = realm.realm.clone();
-    state
-        .db
-        .transaction(move |conn| -> Result<(), AppError> {
-            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
-            let group = load_group(conn, &realm_row.id, &group_id)?;
-            let conferred = role_rules::mapped_role_ids_of_group(conn, &realm_row.id, &group.id)?;
-            ensure_may_grant(conn, &principal, &realm_row, &conferred)?;
-            db::roles::add_member(conn, &user.id, &group.id)?;
-            Ok(())
-        })
-        .await?;
-    invalidate(&state, &realm.realm.name).await;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    set_group_membership(&state, &principal, &realm_name, id, group_id, true).await?;
     Ok(no_content())
 }
 
@@ -728,18 +716,39 @@ async fn leave_group(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (realm_name, id, group_id) = path.into_inner();
-    let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+    let principal = super::auth::authenticate(&state, &req).await?;
+    set_group_membership(&state, &principal, &realm_name, id, group_id, false).await?;
+    Ok(no_content())
+}
+
+/// Puts a user in a group (`join`) or takes them out (the admin API and the console). Joining
+/// confers the group's roles, so the admin must be allowed to grant them.
+pub async fn set_group_membership(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    user_id: String,
+    group_id: String,
+    join: bool,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let principal = principal.clone();
     let realm_row = realm.realm.clone();
-    let realm_id = realm_row.id.clone();
     state
         .db
         .transaction(move |conn| -> Result<(), AppError> {
-            let user = load_managed_user(conn, &principal, &realm_row, &id)?;
-            let group = load_group(conn, &realm_id, &group_id)?;
-            db::roles::remove_member(conn, &user.id, &group.id)?;
+            let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
+            let group = load_group(conn, &realm_row.id, &group_id)?;
+            if join {
+                let conferred = role_rules::mapped_role_ids_of_group(conn, &realm_row.id, &group.id)?;
+                ensure_may_grant(conn, &principal, &realm_row, &conferred)?;
+                db::roles::add_member(conn, &user.id, &group.id)?;
+            } else {
+                db::roles::remove_member(conn, &user.id, &group.id)?;
+            }
             Ok(())
         })
         .await?;
-    invalidate(&state, &realm.realm.name).await;
-    Ok(no_content())
+    invalidate(state, &realm.realm.name).await;
+    Ok(())
 }

@@ -10,7 +10,15 @@
 //! - Every form carries a CSRF token bound to the SSO session; POST, then redirect to a GET.
 //! - Pages show only the controls the viewer may use; a crafted POST is refused all the same.
 
+mod activity;
+mod clients;
+mod common;
+mod groups;
+mod mappings;
 mod pages;
+mod roles;
+mod scopes;
+mod service_accounts;
 mod views;
 
 use std::sync::Arc;
@@ -38,6 +46,12 @@ const SESSION_COOKIE: &str = "NEXUS_CONSOLE_SESSION";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     pages::routes(cfg);
+    clients::routes(cfg);
+    roles::routes(cfg);
+    groups::routes(cfg);
+    scopes::routes(cfg);
+    activity::routes(cfg);
+    service_accounts::routes(cfg);
 }
 
 fn base_path(realm: &RealmRuntime) -> String {

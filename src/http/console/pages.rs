@@ -4,31 +4,29 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
+use super::mappings;
 use super::views::{
-    ClientForm, ClientPage, ClientRow, ClientsPage, ConfirmPage, Frame, KeyRow, KeysPage, NewUserPage, Pager, RealmRow,
-    RealmsPage, Rights, RoleRow, RolesPage, SessionRow, SettingsForm, SettingsPage, UserForm, UserPage, UserRow,
-    UsersPage,
+    ConsentRow, GroupOption, KeyRow, KeysPage, MappingsView, NewUserPage, Pager, RealmRow, RealmsPage, Rights,
+    SessionRow, SettingsForm, SettingsPage, UserForm, UserKeyRow, UserPage, UserRow, UsersPage,
 };
 use super::{callback, failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::dates::format_rfc3339;
 use crate::domain::KeyStatus;
 use crate::error::AppError;
-use crate::http::admin::repr::{ClientRepr, CredentialRepr, RealmRepr, RoleRepr, UserRepr};
-use crate::http::admin::roles::{Container, MappingScope, Subject};
-use crate::http::admin::{clients as client_api, realm_for, realms as realm_api, roles as role_api, users as user_api};
+use crate::http::admin::groups::GroupTree;
+use crate::http::admin::repr::{CredentialRepr, RealmRepr, UserRepr};
+use crate::http::admin::roles::Subject;
+use crate::http::admin::{consents as consent_api, realm_for, realms as realm_api, users as user_api};
 use crate::http::pages::realm_title;
-use crate::http::shown_once;
 use crate::http::views::page as render;
 use crate::oauth::params::FormParams;
 use crate::service::authz::AdminPermission;
-use crate::service::sessions;
+use crate::service::{api_keys, consent_records, sessions};
 use crate::state::AppState;
 use crate::store::db::{self, users::UserQuery};
-
-const PAGE_SIZE: i64 = 20;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let at = |p: &str| format!("/admin/{{realm}}/console{p}");
@@ -49,119 +47,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/r/{target}/users/{id}"), web::post().to(save_user))
         .route(&at("/r/{target}/users/{id}/password"), web::post().to(set_password))
         .route(&at("/r/{target}/users/{id}/roles"), web::post().to(change_roles))
+        .route(&at("/r/{target}/users/{id}/groups"), web::post().to(change_groups))
+        .route(
+            &at("/r/{target}/users/{id}/consents/{client}/revoke"),
+            web::post().to(revoke_consent),
+        )
         .route(
             &at("/r/{target}/users/{id}/sessions/{session}/end"),
             web::post().to(end_session),
         )
         .route(&at("/r/{target}/users/{id}/delete"), web::get().to(confirm_delete_user))
-        .route(&at("/r/{target}/users/{id}/delete"), web::post().to(delete_user))
-        .route(&at("/r/{target}/roles"), web::get().to(roles_page))
-        .route(&at("/r/{target}/roles"), web::post().to(create_role))
-        .route(&at("/r/{target}/clients"), web::get().to(clients_page))
-        .route(&at("/r/{target}/clients"), web::post().to(create_client))
-        .route(&at("/r/{target}/clients/{id}"), web::get().to(client_page))
-        .route(
-            &at("/r/{target}/clients/{id}/secret"),
-            web::post().to(regenerate_secret),
-        );
-}
-
-/// What every page's frame needs, owned, so the templates can borrow it.
-struct Chrome {
-    base: String,
-    username: String,
-    logout_url: String,
-    csrf_token: String,
-    target: String,
-    rights: Rights,
-    notice: Option<&'static str>,
-}
-
-impl Chrome {
-    fn new(state: &AppState, admin: &Admin, target: &str, notice: Option<&str>) -> Self {
-        Self {
-            base: admin.base(),
-            username: admin.principal.user.username.clone(),
-            logout_url: format!("/realms/{}/protocol/openid-connect/logout", admin.home.realm.name),
-            csrf_token: admin.csrf_token(state),
-            target: target.to_owned(),
-            rights: Rights::of(&admin.principal, target),
-            notice: notice.and_then(notice_text),
-        }
-    }
-
-    fn frame<'a>(&'a self, section: &'a str) -> Frame<'a> {
-        Frame {
-            base: &self.base,
-            username: &self.username,
-            logout_url: &self.logout_url,
-            csrf_token: &self.csrf_token,
-            target: &self.target,
-            section,
-            notice: self.notice,
-            rights: self.rights,
-        }
-    }
-
-    /// `{base}/r/{target}{rest}`.
-    fn realm_path(&self, rest: &str) -> String {
-        format!("{}/r/{}{rest}", self.base, self.target)
-    }
-}
-
-/// Notices are named in the redirect's query and worded here, so no page repeats text from a URL.
-fn notice_text(notice: &str) -> Option<&'static str> {
-    Some(match notice {
-        "realm-created" => "The realm was created.",
-        "saved" => "Your changes were saved.",
-        "user-created" => "The user was created.",
-        "user-deleted" => "The user was deleted.",
-        "password-set" => "The password was set.",
-        "roles-changed" => "The role mappings were changed.",
-        "session-ended" => "The session was signed out.",
-        "role-created" => "The role was created.",
-        "client-created" => "The client was created.",
-        "key-rotated" => {
-            "A new signing key is active. The old one keeps verifying the tokens it signed until they expire."
-        }
-        _ => return None,
-    })
-}
-
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    search: Option<String>,
-    first: Option<i64>,
-    notice: Option<String>,
-    shown: Option<String>,
-}
-
-impl ListQuery {
-    fn first(&self) -> i64 {
-        self.first.unwrap_or(0).clamp(0, i64::MAX / 2)
-    }
-}
-
-fn field(form: &FormParams, name: &str) -> String {
-    form.get(name).unwrap_or_default().trim().to_owned()
-}
-
-fn checked(form: &FormParams, name: &str) -> bool {
-    form.get(name).is_some_and(|v| v == "on" || v == "true")
-}
-
-/// The status and message of an admin-API error that belongs next to the form (bad input, a
-/// conflict); `None` for the others, which get a page of their own (`failure_page`).
-fn form_message(e: &AppError) -> Option<(StatusCode, String)> {
-    match e {
-        AppError::BadRequest(m) => Some((StatusCode::BAD_REQUEST, m.clone())),
-        AppError::Conflict(m) => Some((StatusCode::CONFLICT, m.clone())),
-        _ => None,
-    }
-}
-
-fn respond(result: Result<HttpResponse, HttpResponse>) -> HttpResponse {
-    result.unwrap_or_else(|resp| resp)
+        .route(&at("/r/{target}/users/{id}/delete"), web::post().to(delete_user));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,7 +219,7 @@ async fn settings_page(
                 &SettingsPage {
                     frame: chrome.frame("settings"),
                     form: &form,
-                    error: None,
+                    errors: &FormErrors::default(),
                 },
             ))
         }
@@ -331,16 +227,28 @@ async fn settings_page(
     )
 }
 
-/// A whole number typed in a form, or the message for it.
-fn whole_number(form: &FormParams, name: &str, label: &str) -> Result<Option<i64>, String> {
+/// A whole number typed in a form, or the message for its field.
+fn whole_number(form: &FormParams, name: &'static str, label: &str) -> Result<Option<i64>, FormErrors> {
     let text = field(form, name);
     if text.is_empty() {
         return Ok(None);
     }
     text.parse::<i64>()
         .map(Some)
-        .map_err(|_| format!("{label} must be a whole number."))
+        .map_err(|_| FormErrors::at(name, format!("{label} must be a whole number.")))
 }
+
+/// Where the admin API's messages about realm settings belong (it names the setting).
+const SETTINGS_FIELDS: &[(&str, &[&str])] = &[
+    ("displayName", &["displayName"]),
+    ("accessTokenLifespan", &["accessTokenLifespan"]),
+    ("ssoSessionIdleTimeout", &["ssoSessionIdleTimeout"]),
+    ("ssoSessionMaxLifespan", &["ssoSessionMaxLifespan"]),
+    ("refreshTokenLifespan", &["refreshTokenLifespan"]),
+    ("rateLimitRequestsPerMinute", &["rateLimitRequestsPerMinute"]),
+    ("rateLimitFailedAuthPerMinute", &["rateLimitFailedAuthPerMinute"]),
+    ("apiKeyEnvironments", &["apiKeyEnvironments"]),
+];
 
 async fn save_settings(
     state: web::Data<AppState>,
@@ -360,7 +268,7 @@ async fn save_settings(
         api_key_live: checked(&form, "apiKeyLive"),
         api_key_test: checked(&form, "apiKeyTest"),
     };
-    let numbers = (|| -> Result<Value, String> {
+    let numbers = (|| -> Result<Value, FormErrors> {
         let mut repr = json!({
             "displayName": typed.display_name,
             "enabled": typed.enabled,
@@ -388,28 +296,34 @@ async fn save_settings(
         Ok(repr)
     })();
     let result = match numbers {
-        Err(message) => Err(AppError::bad_request(message)),
-        Ok(repr) => match serde_json::from_value::<RealmRepr>(repr) {
-            Ok(repr) => realm_api::update_realm(&state, &a.principal, &target, repr).await,
-            Err(e) => Err(AppError::bad_request(e.to_string())),
-        },
+        Err(errors) => Err(errors),
+        Ok(repr) => {
+            let saved = match serde_json::from_value::<RealmRepr>(repr) {
+                Ok(repr) => realm_api::update_realm(&state, &a.principal, &target, repr).await,
+                Err(e) => Err(AppError::bad_request(e.to_string())),
+            };
+            match saved {
+                Ok(()) => Ok(()),
+                Err(e) => match form_message(&e) {
+                    Some((_, message)) => Err(FormErrors::placed(message, SETTINGS_FIELDS)),
+                    None => return failure_page(&a, e),
+                },
+            }
+        }
     };
     match result {
         Ok(()) => see_other(&format!("{}/r/{target}/settings?notice=saved", a.base())),
-        Err(e) => match form_message(&e) {
-            Some((status, message)) => {
-                let chrome = Chrome::new(&state, &a, &target, None);
-                render(
-                    status,
-                    &SettingsPage {
-                        frame: chrome.frame("settings"),
-                        form: &typed,
-                        error: Some(&message),
-                    },
-                )
-            }
-            None => failure_page(&a, e),
-        },
+        Err(errors) => {
+            let chrome = Chrome::new(&state, &a, &target, None);
+            render(
+                StatusCode::BAD_REQUEST,
+                &SettingsPage {
+                    frame: chrome.frame("settings"),
+                    form: &typed,
+                    errors: &errors,
+                },
+            )
+        }
     }
 }
 
@@ -559,7 +473,7 @@ async fn new_user_page(
                 &NewUserPage {
                     frame: chrome.frame("users"),
                     form: &form,
-                    error: None,
+                    errors: &FormErrors::default(),
                 },
             ))
         }
@@ -616,7 +530,7 @@ async fn create_user(
                     &NewUserPage {
                         frame: chrome.frame("users"),
                         form: &typed,
-                        error: Some(&message),
+                        errors: &FormErrors::placed(message, USER_FIELDS),
                     },
                 )
             }
@@ -625,14 +539,51 @@ async fn create_user(
     }
 }
 
+/// Where the admin API's messages about a user belong on the user forms.
+const USER_FIELDS: &[(&str, &[&str])] = &[
+    ("email", &["email"]),
+    ("firstName", &["firstName", "first name"]),
+    ("lastName", &["lastName", "last name"]),
+    ("username", &["username", "user exists", "user name"]),
+];
+
 /// How a user page answers a refused form: the details as typed with their message, or the
 /// message of the password form.
 enum UserFailure {
-    Details(StatusCode, UserForm, String),
-    Password(StatusCode, String),
+    Details(StatusCode, UserForm, FormErrors),
+    Password(StatusCode, FormErrors),
 }
 
-/// The user page; after a refused form, with what was typed and the message beside its form.
+/// Everything a user page lists besides the details.
+struct UserExtras {
+    user: crate::domain::User,
+    mappings: MappingsView,
+    groups: Vec<GroupOption>,
+    other_groups: Vec<GroupOption>,
+    consents: Vec<ConsentRow>,
+    api_keys: Vec<UserKeyRow>,
+}
+
+fn key_row(key: &crate::domain::api_keys::ApiKey, now: i64) -> UserKeyRow {
+    UserKeyRow {
+        id: key.id.clone(),
+        prefix: key.display_prefix.clone(),
+        description: key.description.clone().unwrap_or_default(),
+        kind: key.kind.as_str(),
+        environment: key.environment.as_str(),
+        status: if key.revoked {
+            "revoked"
+        } else if now >= key.expires_at {
+            "expired"
+        } else {
+            "active"
+        },
+        expires: format_rfc3339(key.expires_at),
+        last_used: key.last_used_at.map(format_rfc3339).unwrap_or_default(),
+    }
+}
+
+/// The user page; after a refused form, with what was typed and the message beside its field.
 async fn render_user(
     state: &AppState,
     a: &Admin,
@@ -645,26 +596,54 @@ async fn render_user(
         .await
         .map_err(|e| failure_page(a, e))?;
     let realm_id = runtime.realm.id.clone();
+    let manage = a.principal.may(target, AdminPermission::ManageUsers);
+    let action = format!("{}/r/{target}/users/{id}/roles", a.base());
+    let now = state.now();
     let loaded = state
         .db
-        .run(move |conn| -> Result<_, AppError> {
+        .run(move |conn| -> Result<UserExtras, AppError> {
             let user = user_api::load_user(conn, &realm_id, &id)?;
-            let mut direct: Vec<String> = db::roles::direct_roles_of_user(conn, &user.id)?
+            let direct = db::roles::direct_roles_of_user(conn, &user.id)?;
+            let mappings = mappings::view(conn, &realm_id, &direct, action, manage)?;
+            let tree = GroupTree::load(conn, &realm_id)?;
+            let member_of: Vec<String> = db::roles::groups_of_user(conn, &user.id)?
                 .into_iter()
-                .filter(|r| !r.client_role)
-                .map(|r| r.name)
+                .map(|g| g.id)
                 .collect();
-            direct.sort();
-            let mut available: Vec<String> = db::roles::list_in_container(conn, &realm_id, None, 0, 1000)?
+            let mut all: Vec<GroupOption> = db::roles::all_groups(conn, &realm_id)?
                 .into_iter()
-                .map(|r| r.name)
-                .filter(|n| !direct.contains(n))
+                .map(|g| GroupOption {
+                    path: tree.path(&g.id),
+                    id: g.id,
+                })
                 .collect();
-            available.sort();
-            Ok((user, direct, available))
+            all.sort_by(|x, y| x.path.cmp(&y.path));
+            let (groups, other_groups): (Vec<_>, Vec<_>) = all.into_iter().partition(|g| member_of.contains(&g.id));
+            let consents = consent_records::consents_of(conn, &realm_id, &user.id)?
+                .into_iter()
+                .map(|c| ConsentRow {
+                    client_id: c.client.client_id,
+                    scopes: c.scopes.join(" "),
+                    granted: format_rfc3339(c.updated_at),
+                })
+                .collect();
+            let api_keys = api_keys::list(conn, &realm_id, &user.id)
+                .map_err(AppError::internal)?
+                .iter()
+                .map(|k| key_row(k, now))
+                .collect();
+            Ok(UserExtras {
+                user,
+                mappings,
+                groups,
+                other_groups,
+                consents,
+                api_keys,
+            })
         })
         .await;
-    let (user, roles, available) = loaded.map_err(|e| failure_page(a, e))?;
+    let extras = loaded.map_err(|e| failure_page(a, e))?;
+    let user = &extras.user;
     let live = sessions::list_for_user(state, &runtime.realm, &user.id)
         .await
         .map_err(|e| internal_error(realm_title(&a.home), e))?;
@@ -686,10 +665,11 @@ async fn render_user(
         enabled: user.enabled,
         email_verified: user.email_verified,
     };
-    let (status, form, error, password_error) = match failure {
-        None => (StatusCode::OK, stored(), None, None),
-        Some(UserFailure::Details(status, typed, message)) => (status, typed, Some(message), None),
-        Some(UserFailure::Password(status, message)) => (status, stored(), None, Some(message)),
+    let none = FormErrors::default();
+    let (status, form, errors, password_errors) = match failure {
+        None => (StatusCode::OK, stored(), none.clone(), none),
+        Some(UserFailure::Details(status, typed, errors)) => (status, typed, errors, none),
+        Some(UserFailure::Password(status, errors)) => (status, stored(), none, errors),
     };
     let chrome = Chrome::new(state, a, target, notice);
     Ok(render(
@@ -699,11 +679,14 @@ async fn render_user(
             id: &user.id,
             form: &form,
             service_account: user.service_account_client_id.is_some(),
-            error: error.as_deref(),
-            password_error: password_error.as_deref(),
-            roles: &roles,
-            available_roles: &available,
+            errors: &errors,
+            password_errors: &password_errors,
+            mappings: &extras.mappings,
+            groups: &extras.groups,
+            other_groups: &extras.other_groups,
             sessions: &session_rows,
+            consents: &extras.consents,
+            api_keys: &extras.api_keys,
         },
     ))
 }
@@ -739,7 +722,11 @@ async fn save_user(
                     &target,
                     id,
                     None,
-                    Some(UserFailure::Details(status, typed, message)),
+                    Some(UserFailure::Details(
+                        status,
+                        typed,
+                        FormErrors::placed(message, USER_FIELDS),
+                    )),
                 )
                 .await,
             ),
@@ -775,7 +762,7 @@ async fn set_password(
                     &target,
                     id,
                     None,
-                    Some(UserFailure::Password(status, message)),
+                    Some(UserFailure::Password(status, FormErrors::at("password", message))),
                 )
                 .await,
             ),
@@ -790,27 +777,45 @@ async fn change_roles(
     Posted(a, form): Posted,
 ) -> HttpResponse {
     let (_, target, id) = path.into_inner();
-    let (role, add) = match (form.get("add"), form.get("remove")) {
-        (Some(role), _) if !role.is_empty() => (role.to_owned(), true),
-        (_, Some(role)) if !role.is_empty() => (role.to_owned(), false),
+    match mappings::change(&state, &a, &target, Subject::User(id.clone()), &form).await {
+        Ok(true) => see_other(&format!("{}/r/{target}/users/{id}?notice=roles-changed", a.base())),
+        Ok(false) => see_other(&format!("{}/r/{target}/users/{id}", a.base())),
+        Err(e) => failure_page(&a, e),
+    }
+}
+
+/// Joins (`join=<group id>`) or leaves (`leave=<group id>`) a group.
+async fn change_groups(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    Posted(a, form): Posted,
+) -> HttpResponse {
+    let (_, target, id) = path.into_inner();
+    let (group, join) = match (field(&form, "join"), field(&form, "leave")) {
+        (join, _) if !join.is_empty() => (join, true),
+        (_, leave) if !leave.is_empty() => (leave, false),
         _ => return see_other(&format!("{}/r/{target}/users/{id}", a.base())),
     };
-    let repr = RoleRepr {
-        name: Some(role),
-        ..RoleRepr::default()
-    };
-    match role_api::map_roles(
-        &state,
-        &a.principal,
-        &target,
-        Subject::User(id.clone()),
-        MappingScope::Realm,
-        vec![repr],
-        add,
-    )
-    .await
-    {
-        Ok(()) => see_other(&format!("{}/r/{target}/users/{id}?notice=roles-changed", a.base())),
+    match user_api::set_group_membership(&state, &a.principal, &target, id.clone(), group, join).await {
+        Ok(()) => see_other(&format!(
+            "{}/r/{target}/users/{id}?notice=groups-changed#groups",
+            a.base()
+        )),
+        Err(e) => failure_page(&a, e),
+    }
+}
+
+async fn revoke_consent(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+    Posted(a, _): Posted,
+) -> HttpResponse {
+    let (_, target, id, client_id) = path.into_inner();
+    match consent_api::revoke_consent(&state, &a.principal, &target, id.clone(), client_id).await {
+        Ok(()) => see_other(&format!(
+            "{}/r/{target}/users/{id}?notice=consent-revoked#consents",
+            a.base()
+        )),
         Err(e) => failure_page(&a, e),
     }
 }
@@ -862,19 +867,7 @@ async fn confirm_delete_user(
                 "The user {} will be deleted with their credentials, role mappings and refresh tokens. This cannot be undone.",
                 user.username
             );
-            let action = chrome.realm_path(&format!("/users/{id}/delete"));
-            let cancel = chrome.realm_path(&format!("/users/{id}"));
-            Ok(render(
-                StatusCode::OK,
-                &ConfirmPage {
-                    frame: chrome.frame("users"),
-                    title: "Delete user",
-                    explanation: &explanation,
-                    action: &action,
-                    button: "Delete",
-                    cancel: &cancel,
-                },
-            ))
+            Ok(chrome.confirm("users", "Delete user", &explanation, &format!("/users/{id}/delete"), &format!("/users/{id}")))
         }
         .await,
     )
@@ -889,284 +882,5 @@ async fn delete_user(
     match user_api::delete_user(&state, &a.principal, &target, id).await {
         Ok(()) => see_other(&format!("{}/r/{target}/users?notice=user-deleted", a.base())),
         Err(e) => failure_page(&a, e),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Roles
-// ---------------------------------------------------------------------------------------------
-
-async fn render_roles(
-    state: &AppState,
-    a: &Admin,
-    target: &str,
-    notice: Option<&str>,
-    failed: Option<(StatusCode, String, String, String)>,
-) -> Result<HttpResponse, HttpResponse> {
-    let runtime = realm_for(state, &a.principal, target, AdminPermission::ViewRealm)
-        .await
-        .map_err(|e| failure_page(a, e))?;
-    let realm_id = runtime.realm.id.clone();
-    let roles = state
-        .db
-        .run(move |conn| db::roles::list_in_container(conn, &realm_id, None, 0, 1000).map_err(db::DbError::from))
-        .await
-        .map_err(|e| internal_error(realm_title(&a.home), e))?;
-    let mut rows: Vec<RoleRow> = roles
-        .into_iter()
-        .map(|r| RoleRow {
-            name: r.name,
-            description: r.description.unwrap_or_default(),
-        })
-        .collect();
-    rows.sort_by(|x, y| x.name.cmp(&y.name));
-    let (status, error, name, description) = match failed {
-        Some((status, error, name, description)) => (status, Some(error), name, description),
-        None => (StatusCode::OK, None, String::new(), String::new()),
-    };
-    let chrome = Chrome::new(state, a, target, notice);
-    Ok(render(
-        status,
-        &RolesPage {
-            frame: chrome.frame("roles"),
-            roles: &rows,
-            error: error.as_deref(),
-            new_name: &name,
-            new_description: &description,
-        },
-    ))
-}
-
-async fn roles_page(
-    state: web::Data<AppState>,
-    SignedIn(a): SignedIn,
-    path: web::Path<(String, String)>,
-    query: web::Query<ListQuery>,
-) -> HttpResponse {
-    let (_, target) = path.into_inner();
-    respond(async { render_roles(&state, &a, &target, query.notice.as_deref(), None).await }.await)
-}
-
-async fn create_role(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    Posted(a, form): Posted,
-) -> HttpResponse {
-    let (_, target) = path.into_inner();
-    let (name, description) = (field(&form, "name"), field(&form, "description"));
-    let repr = RoleRepr {
-        name: Some(name.clone()),
-        description: Some(description.clone()).filter(|d| !d.is_empty()),
-        ..RoleRepr::default()
-    };
-    match role_api::create_role_in(&state, &a.principal, &target, Container::Realm, repr).await {
-        Ok(_) => see_other(&format!("{}/r/{target}/roles?notice=role-created", a.base())),
-        Err(e) => match form_message(&e) {
-            Some((status, message)) => {
-                respond(render_roles(&state, &a, &target, None, Some((status, message, name, description))).await)
-            }
-            None => failure_page(&a, e),
-        },
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Clients
-// ---------------------------------------------------------------------------------------------
-
-fn client_kind(client: &crate::domain::Client) -> &'static str {
-    if client.bearer_only {
-        "bearer-only"
-    } else if client.public_client {
-        "public"
-    } else {
-        "confidential"
-    }
-}
-
-async fn render_clients(
-    state: &AppState,
-    a: &Admin,
-    target: &str,
-    query: &ListQuery,
-    failed: Option<(StatusCode, String, ClientForm)>,
-) -> Result<HttpResponse, HttpResponse> {
-    let runtime = realm_for(state, &a.principal, target, AdminPermission::ViewClients)
-        .await
-        .map_err(|e| failure_page(a, e))?;
-    let (realm_id, first) = (runtime.realm.id.clone(), query.first());
-    let (clients, total) = state
-        .db
-        .run(move |conn| -> Result<_, db::DbError> {
-            Ok((
-                db::clients::list(conn, &realm_id, first, PAGE_SIZE)?,
-                db::clients::count(conn, &realm_id)?,
-            ))
-        })
-        .await
-        .map_err(|e| internal_error(realm_title(&a.home), e))?;
-    let rows: Vec<ClientRow> = clients
-        .iter()
-        .map(|c| ClientRow {
-            id: c.id.clone(),
-            client_id: c.client_id.clone(),
-            kind: client_kind(c),
-            enabled: c.enabled,
-        })
-        .collect();
-    let (status, error, form) = match failed {
-        Some((status, error, form)) => (status, Some(error), form),
-        None => (
-            StatusCode::OK,
-            None,
-            ClientForm {
-                kind: "confidential".into(),
-                ..ClientForm::default()
-            },
-        ),
-    };
-    let chrome = Chrome::new(state, a, target, query.notice.as_deref());
-    Ok(render(
-        status,
-        &ClientsPage {
-            frame: chrome.frame("clients"),
-            clients: &rows,
-            error: error.as_deref(),
-            form: &form,
-            pager: Pager {
-                first,
-                max: PAGE_SIZE,
-                total,
-                query: String::new(),
-            },
-        },
-    ))
-}
-
-async fn clients_page(
-    state: web::Data<AppState>,
-    SignedIn(a): SignedIn,
-    path: web::Path<(String, String)>,
-    query: web::Query<ListQuery>,
-) -> HttpResponse {
-    let (_, target) = path.into_inner();
-    respond(async { render_clients(&state, &a, &target, &query, None).await }.await)
-}
-
-async fn create_client(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    Posted(a, form): Posted,
-) -> HttpResponse {
-    let (_, target) = path.into_inner();
-    let typed = ClientForm {
-        client_id: field(&form, "clientId"),
-        kind: field(&form, "kind"),
-        redirect_uris: field(&form, "redirectUris"),
-        service_account: checked(&form, "serviceAccountsEnabled"),
-    };
-    let redirect_uris: Vec<&str> = typed.redirect_uris.split_whitespace().collect();
-    let public = typed.kind == "public";
-    let result = if typed.kind != "public" && typed.kind != "confidential" {
-        Err(AppError::bad_request("Choose confidential or public."))
-    } else if public && typed.service_account {
-        Err(AppError::bad_request("A public client cannot have a service account."))
-    } else {
-        let repr = json!({
-            "clientId": typed.client_id,
-            "publicClient": public,
-            "redirectUris": redirect_uris,
-            "standardFlowEnabled": !redirect_uris.is_empty(),
-            "serviceAccountsEnabled": typed.service_account,
-        });
-        match serde_json::from_value::<ClientRepr>(repr) {
-            Ok(repr) => client_api::create_client(&state, &a.principal, &target, repr).await,
-            Err(e) => Err(AppError::bad_request(e.to_string())),
-        }
-    };
-    match result {
-        Ok(id) => see_other(&format!("{}/r/{target}/clients/{id}?notice=client-created", a.base())),
-        Err(e) => match form_message(&e) {
-            Some((status, message)) => respond(
-                render_clients(
-                    &state,
-                    &a,
-                    &target,
-                    &ListQuery::default(),
-                    Some((status, message, typed)),
-                )
-                .await,
-            ),
-            None => failure_page(&a, e),
-        },
-    }
-}
-
-fn shown_scope(a: &Admin) -> String {
-    format!("console:{}", a.home.realm.id)
-}
-
-async fn client_page(
-    state: web::Data<AppState>,
-    SignedIn(a): SignedIn,
-    path: web::Path<(String, String, String)>,
-    query: web::Query<ListQuery>,
-) -> HttpResponse {
-    let (_, target, id) = path.into_inner();
-    respond(
-        async {
-            let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ViewClients)
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let realm_id = runtime.realm.id.clone();
-            let client = state
-                .db
-                .run(move |conn| client_api::load_client(conn, &realm_id, &id))
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let shown: Option<(String, String)> = match query.shown.as_deref() {
-                Some(nonce) => shown_once::take(&state, &shown_scope(&a), &a.session.id, nonce)
-                    .await
-                    .map_err(|e| internal_error(realm_title(&a.home), e))?,
-                None => None,
-            };
-            // Only the secret of this client is shown on its page.
-            let shown_secret = shown.filter(|(owner, _)| *owner == client.id).map(|(_, secret)| secret);
-            let chrome = Chrome::new(&state, &a, &target, query.notice.as_deref());
-            Ok(render(
-                StatusCode::OK,
-                &ClientPage {
-                    frame: chrome.frame("clients"),
-                    id: &client.id,
-                    client_id: &client.client_id,
-                    kind: client_kind(&client),
-                    confidential: client.is_confidential(),
-                    redirect_uris: &client.redirect_uris,
-                    web_origins: &client.web_origins,
-                    service_account: client.service_accounts_enabled,
-                    standard_flow: client.standard_flow_enabled,
-                    consent_required: client.consent_required,
-                    shown_secret: shown_secret.as_deref(),
-                },
-            ))
-        }
-        .await,
-    )
-}
-
-/// Regenerates a client's secret and shows the new one once (`http::shown_once`).
-async fn regenerate_secret(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
-    Posted(a, _): Posted,
-) -> HttpResponse {
-    let (_, target, id) = path.into_inner();
-    let secret = match client_api::regenerate_client_secret(&state, &a.principal, &target, id.clone()).await {
-        Ok(s) => s,
-        Err(e) => return failure_page(&a, e),
-    };
-    match shown_once::hold(&state, &shown_scope(&a), &a.session.id, (id.clone(), secret)).await {
-        Ok(nonce) => see_other(&format!("{}/r/{target}/clients/{id}?shown={nonce}", a.base())),
-        Err(e) => internal_error(realm_title(&a.home), e),
     }
 }

@@ -13,6 +13,7 @@ pub struct Rights {
     pub manage_users: bool,
     pub view_clients: bool,
     pub manage_clients: bool,
+    pub view_events: bool,
 }
 
 impl Rights {
@@ -25,6 +26,7 @@ impl Rights {
             manage_users: may(AdminPermission::ManageUsers),
             view_clients: may(AdminPermission::ViewClients),
             manage_clients: may(AdminPermission::ManageClients),
+            view_events: may(AdminPermission::ViewEvents),
         }
     }
 }
@@ -115,7 +117,7 @@ pub struct SettingsForm {
 pub struct SettingsPage<'a> {
     pub frame: Frame<'a>,
     pub form: &'a SettingsForm,
-    pub error: Option<&'a str>,
+    pub errors: &'a super::common::FormErrors,
 }
 
 pub struct UserRow {
@@ -151,7 +153,7 @@ pub struct UserForm {
 pub struct NewUserPage<'a> {
     pub frame: Frame<'a>,
     pub form: &'a UserForm,
-    pub error: Option<&'a str>,
+    pub errors: &'a super::common::FormErrors,
 }
 
 pub struct SessionRow {
@@ -162,6 +164,29 @@ pub struct SessionRow {
     pub clients: String,
 }
 
+/// A group on a user's page: its id and path (`/parent/child`).
+pub struct GroupOption {
+    pub id: String,
+    pub path: String,
+}
+
+pub struct ConsentRow {
+    pub client_id: String,
+    pub scopes: String,
+    pub granted: String,
+}
+
+pub struct UserKeyRow {
+    pub id: String,
+    pub prefix: String,
+    pub description: String,
+    pub kind: &'static str,
+    pub environment: &'static str,
+    pub status: &'static str,
+    pub expires: String,
+    pub last_used: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/user.html")]
 pub struct UserPage<'a> {
@@ -169,18 +194,22 @@ pub struct UserPage<'a> {
     pub id: &'a str,
     pub form: &'a UserForm,
     pub service_account: bool,
-    pub error: Option<&'a str>,
-    pub password_error: Option<&'a str>,
-    /// Realm roles mapped directly to the user.
-    pub roles: &'a [String],
-    /// Realm roles that could be added.
-    pub available_roles: &'a [String],
+    pub errors: &'a super::common::FormErrors,
+    pub password_errors: &'a super::common::FormErrors,
+    /// Realm and client roles mapped directly to the user.
+    pub mappings: &'a MappingsView,
+    pub groups: &'a [GroupOption],
+    pub other_groups: &'a [GroupOption],
     pub sessions: &'a [SessionRow],
+    pub consents: &'a [ConsentRow],
+    pub api_keys: &'a [UserKeyRow],
 }
 
 pub struct RoleRow {
+    pub id: String,
     pub name: String,
     pub description: String,
+    pub composite: bool,
 }
 
 #[derive(Template)]
@@ -188,7 +217,7 @@ pub struct RoleRow {
 pub struct RolesPage<'a> {
     pub frame: Frame<'a>,
     pub roles: &'a [RoleRow],
-    pub error: Option<&'a str>,
+    pub errors: &'a super::common::FormErrors,
     pub new_name: &'a str,
     pub new_description: &'a str,
 }
@@ -205,7 +234,7 @@ pub struct ClientRow {
 pub struct ClientsPage<'a> {
     pub frame: Frame<'a>,
     pub clients: &'a [ClientRow],
-    pub error: Option<&'a str>,
+    pub errors: &'a super::common::FormErrors,
     pub form: &'a ClientForm,
     pub pager: Pager,
 }
@@ -218,23 +247,7 @@ pub struct ClientForm {
     pub kind: String,
     pub redirect_uris: String,
     pub service_account: bool,
-}
-
-#[derive(Template)]
-#[template(path = "admin/client.html")]
-pub struct ClientPage<'a> {
-    pub frame: Frame<'a>,
-    pub id: &'a str,
-    pub client_id: &'a str,
-    pub kind: &'static str,
-    pub confidential: bool,
-    pub redirect_uris: &'a [String],
-    pub web_origins: &'a [String],
-    pub service_account: bool,
-    pub standard_flow: bool,
     pub consent_required: bool,
-    /// A secret just generated, shown this once.
-    pub shown_secret: Option<&'a str>,
 }
 
 pub struct KeyRow {
@@ -262,4 +275,235 @@ pub struct ConfirmPage<'a> {
     pub action: &'a str,
     pub button: &'a str,
     pub cancel: &'a str,
+}
+
+/// A role in a role-mapping list: `value` names it in a form (`common::RoleRef`), `label` shows
+/// whose it is.
+pub struct RoleOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// The role mappings of a user, group or service account, with the form that changes them
+/// (`templates/admin/mappings.html`).
+pub struct MappingsView {
+    /// Where the add/remove form posts.
+    pub action: String,
+    /// Whether the viewer may change them.
+    pub manage: bool,
+    pub assigned: Vec<RoleOption>,
+    pub available: Vec<RoleOption>,
+}
+
+/// The client settings form, as stored or as typed.
+#[derive(Default)]
+pub struct ClientSettingsForm {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    /// `confidential` or `public`.
+    pub kind: String,
+    /// Keycloak's `clientAuthenticatorType` of a confidential client.
+    pub authenticator: String,
+    pub redirect_uris: String,
+    pub web_origins: String,
+    pub post_logout_redirect_uris: String,
+    pub standard_flow: bool,
+    pub direct_access_grants: bool,
+    pub service_account: bool,
+    pub consent_required: bool,
+    /// Registered keys for `private_key_jwt`: a JWKS, or a PEM certificate or public key.
+    pub public_keys: String,
+    pub scopes: Vec<ScopeChoiceRow>,
+}
+
+/// One client scope on the client form: `none`, `default` or `optional`.
+pub struct ScopeChoiceRow {
+    pub name: String,
+    pub description: String,
+    pub choice: &'static str,
+}
+
+pub struct ClientRoleRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/client.html")]
+pub struct ClientEditPage<'a> {
+    pub frame: Frame<'a>,
+    pub id: &'a str,
+    pub stored_client_id: &'a str,
+    /// The stored type: `confidential`, `public` or `bearer-only`.
+    pub kind: &'static str,
+    pub builtin: bool,
+    pub confidential: bool,
+    pub form: &'a ClientSettingsForm,
+    pub errors: &'a super::common::FormErrors,
+    /// A secret just generated, shown this once.
+    pub shown_secret: Option<&'a str>,
+    pub roles: &'a [ClientRoleRow],
+    pub role_errors: &'a super::common::FormErrors,
+    pub new_role_name: &'a str,
+    /// The service account's user and role mappings, when the client has one.
+    pub service_account_user: Option<&'a str>,
+    pub mappings: Option<&'a MappingsView>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/role.html")]
+pub struct RolePage<'a> {
+    pub frame: Frame<'a>,
+    pub id: &'a str,
+    /// The client whose role it is (`clientId`, internal id), `None` for a realm role.
+    pub client: Option<(&'a str, &'a str)>,
+    pub stored_name: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub errors: &'a super::common::FormErrors,
+    /// Whether the viewer may change this role.
+    pub manage: bool,
+    /// Its composites (values are role ids).
+    pub mappings: &'a MappingsView,
+    pub users: &'a [UserRow],
+}
+
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    /// How deep below the top (for indenting the tree).
+    pub depth: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin/groups.html")]
+pub struct GroupsPage<'a> {
+    pub frame: Frame<'a>,
+    pub groups: &'a [GroupRow],
+    pub errors: &'a super::common::FormErrors,
+    pub new_name: &'a str,
+    pub new_parent: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/group.html")]
+pub struct GroupPage<'a> {
+    pub frame: Frame<'a>,
+    pub id: &'a str,
+    pub path: &'a str,
+    pub name: &'a str,
+    pub errors: &'a super::common::FormErrors,
+    pub mappings: &'a MappingsView,
+    pub members: &'a [UserRow],
+    pub pager: Pager,
+}
+
+pub struct ScopeRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub claims: String,
+    pub on_consent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/scopes.html")]
+pub struct ScopesPage<'a> {
+    pub frame: Frame<'a>,
+    pub scopes: &'a [ScopeRow],
+    pub errors: &'a super::common::FormErrors,
+    pub form: &'a ScopeForm,
+}
+
+/// A client scope's form, as stored or as typed.
+#[derive(Default)]
+pub struct ScopeForm {
+    pub name: String,
+    pub description: String,
+    pub consent_text: String,
+    pub display_on_consent: bool,
+    pub include_in_token_scope: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/scope.html")]
+pub struct ScopePage<'a> {
+    pub frame: Frame<'a>,
+    pub id: &'a str,
+    pub stored_name: &'a str,
+    pub claims: &'a [&'static str],
+    pub errors: &'a super::common::FormErrors,
+    pub form: &'a ScopeForm,
+}
+
+pub struct RealmSessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub ip_address: String,
+    pub started: String,
+    pub last_access: String,
+    pub clients: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sessions.html")]
+pub struct SessionsPage<'a> {
+    pub frame: Frame<'a>,
+    pub sessions: &'a [RealmSessionRow],
+    pub pager: Pager,
+}
+
+pub struct EventRowView {
+    pub time: String,
+    pub kind: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub ip_address: String,
+    pub error: String,
+    pub details: String,
+}
+
+/// The filters of the events page, as typed.
+#[derive(Default)]
+pub struct EventFilterForm {
+    pub kind: String,
+    pub client: String,
+    pub user: String,
+    pub ip_address: String,
+    pub date_from: String,
+    pub date_to: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/events.html")]
+pub struct EventsPage<'a> {
+    pub frame: Frame<'a>,
+    pub events: &'a [EventRowView],
+    pub filter: &'a EventFilterForm,
+    pub error: Option<&'a str>,
+    pub first: i64,
+    pub has_next: bool,
+    /// The filters as a query string, for the paging links.
+    pub query: &'a str,
+}
+
+pub struct ServiceAccountRow {
+    pub client_uuid: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub enabled: bool,
+    pub roles: String,
+    pub api_keys: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin/service_accounts.html")]
+pub struct ServiceAccountsPage<'a> {
+    pub frame: Frame<'a>,
+    pub accounts: &'a [ServiceAccountRow],
 }

@@ -306,6 +306,13 @@ pub fn members(conn: &mut DbConnection, group_id: &str, first: i64, max: i64) ->
         .map(|rows| rows.into_iter().map(User::from).collect())
 }
 
+pub fn count_members(conn: &mut DbConnection, group_id: &str) -> QueryResult<i64> {
+    user_groups::table
+        .filter(user_groups::group_id.eq(group_id))
+        .count()
+        .get_result(conn)
+}
+
 pub fn groups_of_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Group>> {
     user_groups::table
         .inner_join(groups::table)

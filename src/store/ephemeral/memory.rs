@@ -16,6 +16,8 @@ pub struct MemoryStore {
 struct Inner {
     entries: HashMap<String, (String, Instant)>,
     writes_since_sweep: usize,
+    /// Ordered indexes: member → score (sorted when read; admin listings only).
+    indexes: HashMap<String, HashMap<String, i64>>,
 }
 
 impl Default for MemoryStore {
@@ -31,6 +33,7 @@ impl MemoryStore {
             inner: Arc::new(Mutex::new(Inner {
                 entries: HashMap::new(),
                 writes_since_sweep: 0,
+                indexes: HashMap::new(),
             })),
             invalidations,
         }
@@ -95,6 +98,52 @@ impl MemoryStore {
         inner.entries.insert(key.to_owned(), (next.0.to_string(), next.1));
         Self::after_write(&mut inner, now);
         next.0
+    }
+
+    pub fn index_add(&self, key: &str, member: &str, score: i64) {
+        let mut inner = self.inner.lock();
+        inner
+            .indexes
+            .entry(key.to_owned())
+            .or_default()
+            .insert(member.to_owned(), score);
+    }
+
+    pub fn index_remove(&self, key: &str, member: &str) {
+        let mut inner = self.inner.lock();
+        if let Some(index) = inner.indexes.get_mut(key) {
+            index.remove(member);
+            if index.is_empty() {
+                inner.indexes.remove(key);
+            }
+        }
+    }
+
+    pub fn index_trim_below(&self, key: &str, min_score: i64) {
+        let mut inner = self.inner.lock();
+        if let Some(index) = inner.indexes.get_mut(key) {
+            index.retain(|_, score| *score >= min_score);
+        }
+    }
+
+    /// Highest score first; ties by member, as Redis orders them (reversed).
+    pub fn index_range(&self, key: &str, first: usize, max: usize) -> Vec<String> {
+        let inner = self.inner.lock();
+        let Some(index) = inner.indexes.get(key) else {
+            return Vec::new();
+        };
+        let mut members: Vec<(&String, &i64)> = index.iter().collect();
+        members.sort_by(|a, b| b.1.cmp(a.1).then_with(|| b.0.cmp(a.0)));
+        members
+            .into_iter()
+            .skip(first)
+            .take(max)
+            .map(|(m, _)| m.clone())
+            .collect()
+    }
+
+    pub fn index_len(&self, key: &str) -> usize {
+        self.inner.lock().indexes.get(key).map_or(0, HashMap::len)
     }
 
     pub fn publish(&self, topic: &str) {

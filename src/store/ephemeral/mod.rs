@@ -91,6 +91,54 @@ impl EphemeralStore {
         }
     }
 
+    /// Adds `member` with `score` to the ordered index `key` (a Redis sorted set): how the SSO
+    /// sessions of a realm are listed without scanning the store.
+    pub async fn index_add(&self, key: &str, member: &str, score: i64) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.index_add(key, member, score);
+                Ok(())
+            }
+            Self::Redis(r) => r.index_add(key, member, score).await,
+        }
+    }
+
+    pub async fn index_remove(&self, key: &str, member: &str) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.index_remove(key, member);
+                Ok(())
+            }
+            Self::Redis(r) => r.index_remove(key, member).await,
+        }
+    }
+
+    /// Removes the members scored below `min_score` (those certainly over).
+    pub async fn index_trim_below(&self, key: &str, min_score: i64) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.index_trim_below(key, min_score);
+                Ok(())
+            }
+            Self::Redis(r) => r.index_trim_below(key, min_score).await,
+        }
+    }
+
+    /// Members `first..first + max`, highest score first.
+    pub async fn index_range(&self, key: &str, first: usize, max: usize) -> Result<Vec<String>, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.index_range(key, first, max)),
+            Self::Redis(r) => r.index_range(key, first, max).await,
+        }
+    }
+
+    pub async fn index_len(&self, key: &str) -> Result<usize, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.index_len(key)),
+            Self::Redis(r) => r.index_len(key).await,
+        }
+    }
+
     /// Tells every node (this one included) that cached state of `topic` changed.
     pub async fn publish_invalidation(&self, topic: &str) -> Result<(), EphemeralError> {
         match self {

@@ -114,6 +114,56 @@ impl RedisStore {
         Ok(count)
     }
 
+    pub async fn index_add(&self, key: &str, member: &str, score: i64) -> Result<(), EphemeralError> {
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("ZADD")
+            .arg(self.key(key))
+            .arg(score)
+            .arg(member)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn index_remove(&self, key: &str, member: &str) -> Result<(), EphemeralError> {
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("ZREM")
+            .arg(self.key(key))
+            .arg(member)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn index_trim_below(&self, key: &str, min_score: i64) -> Result<(), EphemeralError> {
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("ZREMRANGEBYSCORE")
+            .arg(self.key(key))
+            .arg("-inf")
+            .arg(format!("({min_score}"))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn index_range(&self, key: &str, first: usize, max: usize) -> Result<Vec<String>, EphemeralError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        Ok(redis::cmd("ZREVRANGE")
+            .arg(self.key(key))
+            .arg(first)
+            .arg(first + max - 1)
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    pub async fn index_len(&self, key: &str) -> Result<usize, EphemeralError> {
+        let mut conn = self.conn.clone();
+        Ok(redis::cmd("ZCARD").arg(self.key(key)).query_async(&mut conn).await?)
+    }
+
     pub async fn publish(&self, topic: &str) -> Result<(), EphemeralError> {
         let mut conn = self.conn.clone();
         let _: i64 = conn.publish(&self.channel, topic).await?;
