@@ -461,3 +461,139 @@ async fn console_shows_client_scopes_sessions_events_and_consents() {
     assert!(element_text(&bad.body, "filter-error").is_some(), "{}", bad.body);
     assert_eq!(value_of(&bad.body, "filter-from").as_deref(), Some("yesterday"));
 }
+
+#[tokio::test]
+async fn console_revokes_consents_and_saves_brute_force_settings() {
+    let app = spawn_app().await;
+    app.create_realm("shop").await;
+    let bob = create_user(&app, "shop", "bob", "bob-password-1", true).await;
+    let web =
+        crate::authorization_code::create_web_client(&app, "shop", "web", json!({ "consentRequired": true })).await;
+    crate::consents::grant_consent(&app, "shop", &bob, &web, &["profile", "email"]).await;
+    let browser = master_admin(&app).await;
+
+    let user = open(&app, &browser, &format!("{BASE}/users/{bob}")).await;
+    let consents = element_text(&user.body, "user-consents").expect("consents");
+    assert!(
+        consents.contains("web") && consents.contains("email profile"),
+        "{consents}"
+    );
+    let revoked = submit(&app, &browser, &user, "revoke-consent-web", &[]).await;
+    see_other(&revoked, &format!("{BASE}/users/{bob}?notice=consent-revoked"));
+    let left = json_of(&app, &format!("/admin/realms/shop/users/{bob}/consents")).await;
+    assert_eq!(left, json!([]));
+    let user = open(&app, &browser, &format!("{BASE}/users/{bob}")).await;
+    assert!(element_text(&user.body, "no-consents").is_some(), "{}", user.body);
+
+    // Brute-force settings: stored under Keycloak's names; one out of range is refused beside
+    // its field and nothing is saved.
+    let settings = open(&app, &browser, &format!("{BASE}/settings")).await;
+    let saved = submit(
+        &app,
+        &browser,
+        &settings,
+        "realm-settings",
+        &[
+            ("bruteForceProtected", "on"),
+            ("failureFactor", "5"),
+            ("waitIncrementSeconds", "120"),
+        ],
+    )
+    .await;
+    see_other(&saved, &format!("{BASE}/settings?notice=saved"));
+    let realm = json_of(&app, "/admin/realms/shop").await;
+    assert_eq!(realm["bruteForceProtected"], true);
+    assert_eq!(realm["failureFactor"], 5);
+    assert_eq!(realm["waitIncrementSeconds"], 120);
+    let settings = open(&app, &browser, &format!("{BASE}/settings")).await;
+    assert_eq!(value_of(&settings.body, "failureFactor").as_deref(), Some("5"));
+    let refused = submit(
+        &app,
+        &browser,
+        &settings,
+        "realm-settings",
+        &[("failureFactor", "0"), ("displayName", "Renamed")],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        element_text(&refused.body, "failureFactor-error").is_some(),
+        "{}",
+        refused.body
+    );
+    assert_eq!(value_of(&refused.body, "displayName").as_deref(), Some("Renamed"));
+    let realm = json_of(&app, "/admin/realms/shop").await;
+    assert_eq!(realm["failureFactor"], 5);
+    assert_ne!(realm["displayName"], "Renamed");
+}
+
+/// Keycloak's `POST /admin/realms/{realm}/logout-all` ends every session of the realm (and of
+/// that realm only), and needs manage-users.
+#[tokio::test]
+async fn admin_api_logs_everyone_out_of_one_realm() {
+    let app = spawn_app().await;
+    for realm in ["shop", "other"] {
+        app.create_realm(realm).await;
+        create_user(&app, realm, "bob", "bob-password-1", true).await;
+    }
+    let grant = |realm: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .post(app.token_url(realm))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "admin-cli"),
+                    ("username", "bob"),
+                    ("password", "bob-password-1"),
+                ])
+                .send()
+                .await
+                .expect("token");
+            let body: Value = resp.json().await.expect("json");
+            body["refresh_token"].as_str().expect("refresh").to_owned()
+        }
+    };
+    let refresh = |realm: &'static str, token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.token_url(realm))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "admin-cli"),
+                    ("refresh_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .expect("refresh")
+                .status()
+                .as_u16()
+        }
+    };
+    let in_shop = grant("shop").await;
+    let in_other = grant("other").await;
+
+    // bob of shop, without admin rights, may not.
+    let bob_token = app.password_token("shop", "admin-cli", "bob", "bob-password-1").await;
+    let resp = app
+        .http
+        .post(app.url("/admin/realms/shop/logout-all"))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .expect("logout-all");
+    assert_eq!(resp.status(), 403);
+
+    let resp = app.admin(Method::POST, "/admin/realms/shop/logout-all", None).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body, json!({ "successRequests": [], "failedRequests": [] }));
+    assert_eq!(refresh("shop", in_shop).await, 400);
+    assert_eq!(
+        refresh("other", in_other).await,
+        200,
+        "another realm's sessions live on"
+    );
+}

@@ -13,7 +13,7 @@ use nexus::store::db::{self, DbError};
 const PASSWORD: &str = "Consent-Passw0rd-for-tests";
 
 /// Records that `user_id` granted `scopes` to the client (internal id) at the app's clock.
-async fn grant_consent(app: &TestApp, realm: &str, user_id: &str, client_id: &str, scopes: &[&str]) {
+pub(crate) async fn grant_consent(app: &TestApp, realm: &str, user_id: &str, client_id: &str, scopes: &[&str]) {
     let database = direct_db(app);
     let now = nexus::clock::Clock::now(&app.clock);
     let (realm, user_id, client_id) = (realm.to_owned(), user_id.to_owned(), client_id.to_owned());

@@ -197,6 +197,15 @@ fn settings_form(realm: &crate::domain::Realm) -> SettingsForm {
         rate_limit_failures: text("rateLimitFailedAuthPerMinute"),
         api_key_live: has("live"),
         api_key_test: has("test"),
+        brute_force: json
+            .get("bruteForceProtected")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        permanent_lockout: json.get("permanentLockout").and_then(Value::as_bool).unwrap_or(false),
+        failure_factor: text("failureFactor"),
+        wait_increment: text("waitIncrementSeconds"),
+        max_failure_wait: text("maxFailureWaitSeconds"),
+        max_delta: text("maxDeltaTimeSeconds"),
     }
 }
 
@@ -248,6 +257,10 @@ const SETTINGS_FIELDS: &[(&str, &[&str])] = &[
     ("rateLimitRequestsPerMinute", &["rateLimitRequestsPerMinute"]),
     ("rateLimitFailedAuthPerMinute", &["rateLimitFailedAuthPerMinute"]),
     ("apiKeyEnvironments", &["apiKeyEnvironments"]),
+    ("failureFactor", &["failureFactor"]),
+    ("waitIncrementSeconds", &["waitIncrementSeconds"]),
+    ("maxFailureWaitSeconds", &["maxFailureWaitSeconds"]),
+    ("maxDeltaTimeSeconds", &["maxDeltaTimeSeconds"]),
 ];
 
 async fn save_settings(
@@ -267,11 +280,19 @@ async fn save_settings(
         rate_limit_failures: field(&form, "rateLimitFailedAuthPerMinute"),
         api_key_live: checked(&form, "apiKeyLive"),
         api_key_test: checked(&form, "apiKeyTest"),
+        brute_force: checked(&form, "bruteForceProtected"),
+        permanent_lockout: checked(&form, "permanentLockout"),
+        failure_factor: field(&form, "failureFactor"),
+        wait_increment: field(&form, "waitIncrementSeconds"),
+        max_failure_wait: field(&form, "maxFailureWaitSeconds"),
+        max_delta: field(&form, "maxDeltaTimeSeconds"),
     };
     let numbers = (|| -> Result<Value, FormErrors> {
         let mut repr = json!({
             "displayName": typed.display_name,
             "enabled": typed.enabled,
+            "bruteForceProtected": typed.brute_force,
+            "permanentLockout": typed.permanent_lockout,
         });
         for (name, label) in [
             ("accessTokenLifespan", "Access token lifespan"),
@@ -280,8 +301,21 @@ async fn save_settings(
             ("refreshTokenLifespan", "Refresh token lifespan"),
             ("rateLimitRequestsPerMinute", "Requests per minute"),
             ("rateLimitFailedAuthPerMinute", "Failed authentications per minute"),
+            ("failureFactor", "Failures before a lockout"),
+            ("waitIncrementSeconds", "Wait increment"),
+            ("maxFailureWaitSeconds", "Longest wait"),
+            ("maxDeltaTimeSeconds", "Failure reset time"),
         ] {
             if let Some(n) = whole_number(&form, name, label)? {
+                // The REST API stores any number and falls back to the default for one out of
+                // range (as a Keycloak import may carry); a person typing is told instead.
+                let at_least_one = matches!(
+                    name,
+                    "failureFactor" | "waitIncrementSeconds" | "maxFailureWaitSeconds" | "maxDeltaTimeSeconds"
+                );
+                if at_least_one && !(1..=31_536_000).contains(&n) {
+                    return Err(FormErrors::at(name, format!("{label} must be from 1 to 31536000.")));
+                }
                 repr[name] = json!(n);
             }
         }

@@ -110,6 +110,12 @@ pub struct SettingsForm {
     pub rate_limit_failures: String,
     pub api_key_live: bool,
     pub api_key_test: bool,
+    pub brute_force: bool,
+    pub permanent_lockout: bool,
+    pub failure_factor: String,
+    pub wait_increment: String,
+    pub max_failure_wait: String,
+    pub max_delta: String,
 }
 
 #[derive(Template)]
