@@ -617,6 +617,39 @@ async fn account_console_password_change_replaces_the_password_and_keeps_other_s
     assert_eq!(password_grant(&app, "acct", "alice", PASSWORD).await.0, 200);
 }
 
+#[tokio::test]
+async fn account_console_wrong_current_passwords_count_toward_the_failed_login_limit() {
+    let app = spawn_app().await;
+    realm_with_people(&app, "acct").await;
+    app.update_realm("acct", json!({ "rateLimitFailedAuthPerMinute": 2 }))
+        .await;
+    let browser = HttpBrowser::new(&app);
+    sign_in(&app, &browser, "acct", "alice").await;
+    let page = open(&app, &browser, "acct", "password").await;
+    let attempt = |current: &'static str| {
+        [
+            ("current_password", current),
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ]
+    };
+    for _ in 0..2 {
+        let answer = submit(&app, &browser, &page, "password-form", &attempt("wrong")).await;
+        assert_eq!(answer.status, 400);
+    }
+    // The address is now refused, even with the right password, as the login page refuses it.
+    let answer = submit(&app, &browser, &page, "password-form", &attempt(PASSWORD)).await;
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    assert!(answer.headers.contains_key("retry-after"));
+    app.update_realm("acct", json!({ "rateLimitFailedAuthPerMinute": 0 }))
+        .await;
+    assert_eq!(
+        password_grant(&app, "acct", "alice", PASSWORD).await.0,
+        200,
+        "unchanged"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sessions
 // ---------------------------------------------------------------------------------------------

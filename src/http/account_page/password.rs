@@ -1,6 +1,7 @@
 //! Password (`/realms/{realm}/account/password`): change one's own password. The current password
 //! is checked by `service::login::verify_password_login` (the login page's check: brute-force
-//! detection counts a wrong one, a locked account is refused the same way); the new one passes the
+//! detection counts a wrong one, a locked account is refused the same way, and the login page's
+//! rate limit counts the form's posts and failures); the new one passes the
 //! admin API's set-password rules and is stored as argon2id. Other sessions stay signed in unless
 //! the person ticks "Sign out my other sessions" (Keycloak keeps them by default; ADR 012).
 
@@ -20,9 +21,15 @@ use crate::store::db;
 
 const SECTION: &str = "password";
 
+/// The form is behind the login page's rate limit (ADR 010): its POSTs count as login requests, and
+/// a wrong current password as a failed authentication of the address.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/realms/{realm}/account/password", web::get().to(page))
-        .route("/realms/{realm}/account/password", web::post().to(change));
+    cfg.service(
+        web::resource("/realms/{realm}/account/password")
+            .route(web::get().to(page))
+            .route(web::post().to(change))
+            .wrap(actix_web::middleware::from_fn(crate::http::rate_limit::login)),
+    );
 }
 
 /// The form's messages; passwords are never shown again, only the checkbox is kept.
