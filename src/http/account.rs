@@ -232,6 +232,20 @@ fn display_text(text: &str) -> String {
     }
 }
 
+/// A granted scope's consent-screen text (its `consent.screen.text` attribute), or its name.
+fn consent_screen_text<'a>(name: &'a str, scope: Option<&'a ClientScope>) -> &'a str {
+    scope
+        .and_then(|s| s.attributes.get("consent.screen.text"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(name)
+}
+
+/// What a person reads about a granted scope (the account API's `displayText`).
+pub(crate) fn scope_display_text(name: &str, scope: Option<&ClientScope>) -> String {
+    display_text(consent_screen_text(name, scope))
+}
+
 /// Keycloak's `ConsentRepresentation`: `grantedScopes` of `{id, name, displayText}` (`name` is the
 /// scope's consent-screen text, or its name), dates in epoch milliseconds.
 fn consent_json(consent: &Consent, scopes: &HashMap<String, ClientScope>) -> Value {
@@ -240,11 +254,7 @@ fn consent_json(consent: &Consent, scopes: &HashMap<String, ClientScope>) -> Val
         .iter()
         .map(|name| {
             let scope = scopes.get(name);
-            let text = scope
-                .and_then(|s| s.attributes.get("consent.screen.text"))
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .unwrap_or(name);
+            let text = consent_screen_text(name, scope);
             json!({
                 "id": scope.map_or(name.as_str(), |s| s.id.as_str()),
                 "name": text,
@@ -259,7 +269,10 @@ fn consent_json(consent: &Consent, scopes: &HashMap<String, ClientScope>) -> Val
     })
 }
 
-fn scopes_by_name(conn: &mut DbConnection, realm_id: &str) -> diesel::QueryResult<HashMap<String, ClientScope>> {
+pub(crate) fn scopes_by_name(
+    conn: &mut DbConnection,
+    realm_id: &str,
+) -> diesel::QueryResult<HashMap<String, ClientScope>> {
     Ok(db::scopes::list(conn, realm_id)?
         .into_iter()
         .map(|s| (s.name.clone(), s))
@@ -407,8 +420,22 @@ async fn revoke_consent(
     let (realm_name, client_id) = path.into_inner();
     let caller = authenticate(&state, &req, &realm_name).await?;
     caller.require_one_of(&[MANAGE_ACCOUNT, MANAGE_CONSENT])?;
-    let realm_id = caller.realm.realm.id.clone();
-    let user_id = caller.user.id.clone();
+    withdraw_consent(&state, &caller.realm, &caller.user, client_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Withdraws `user`'s consent to the client with the public `client_id` and revokes their refresh
+/// tokens of it, in one transaction: the account API's `DELETE …/consent` and the account page's
+/// Applications section both do it through here. `NotFound` (Keycloak's words) for an unknown
+/// client; withdrawing nothing is not an error.
+pub(crate) async fn withdraw_consent(
+    state: &AppState,
+    realm: &RealmRuntime,
+    user: &User,
+    client_id: String,
+) -> Result<(), AccountError> {
+    let realm_id = realm.realm.id.clone();
+    let user_id = user.id.clone();
     let now = state.now();
     let logged_client = client_id.clone();
     state
@@ -419,8 +446,8 @@ async fn revoke_consent(
             Ok(())
         })
         .await?;
-    tracing::info!(realm = %caller.realm.realm.name, user_id = %caller.user.id, client_id = %logged_client, "consent withdrawn by the user");
-    Ok(HttpResponse::NoContent().finish())
+    tracing::info!(realm = %realm.realm.name, user_id = %user.id, client_id = %logged_client, "consent withdrawn by the user");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The account page (`/realms/{realm}/account`): a signed-in person's own settings, rendered on the
-//! server. Sections sit side by side under one navigation; API Keys is the first (issue 4), the
-//! profile, password, sessions and applications follow (issue 5). See docs/adr/012-account-page.md.
+//! server. Sections sit side by side under one navigation: API Keys (issue 4, here), Personal info,
+//! Password, Sessions and Applications (issue 5, the submodules). See docs/adr/012-account-page.md.
 //!
 //! - Signing in: without a live SSO session the page sends the browser to the realm's authorization
 //!   endpoint as the built-in public client `account` (PKCE S256, state bound to a cookie), and its
@@ -30,6 +30,11 @@ use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
 use crate::store::db;
 
+mod consents;
+mod password;
+mod profile;
+mod sessions_section;
+
 /// Binds a sign-in in progress (the `state` of the authorization request) to its browser.
 const LOGIN_COOKIE: &str = "NEXUS_ACCOUNT_LOGIN";
 const DESCRIPTION_MAX: usize = 200;
@@ -48,6 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/realms/{realm}/account/api-keys/{id}/{action}",
             web::post().to(key_action),
         );
+    profile::routes(cfg);
+    password::routes(cfg);
+    sessions_section::routes(cfg);
+    consents::routes(cfg);
 }
 
 fn base_path(realm: &RealmRuntime) -> String {
@@ -127,13 +136,14 @@ async fn callback(
 // API Keys
 // ---------------------------------------------------------------------------------------------
 
-fn frame<'a>(viewer: &'a Viewer, base: &'a str, logout_url: &'a str) -> AccountFrame<'a> {
+/// The layout's frame around `section` (the navigation's current entry).
+fn frame<'a>(viewer: &'a Viewer, base: &'a str, logout_url: &'a str, section: &'a str) -> AccountFrame<'a> {
     AccountFrame {
         realm_title: realm_title(&viewer.realm),
         base,
         username: &viewer.user.username,
         logout_url,
-        section: "api-keys",
+        section,
     }
 }
 
@@ -261,7 +271,7 @@ async fn render_keys(
     views::account_page(
         status,
         &ApiKeysPage {
-            frame: frame(viewer, &base, &logout),
+            frame: frame(viewer, &base, &logout, "api-keys"),
             csrf_token: &csrf,
             keys: &rows,
             shown,
@@ -516,7 +526,7 @@ async fn confirm_page(
     views::account_page(
         StatusCode::OK,
         &ConfirmKeyActionPage {
-            frame: frame(&viewer, &base, &logout),
+            frame: frame(&viewer, &base, &logout, "api-keys"),
             csrf_token: &csrf,
             key: &key_row,
             action: &action,

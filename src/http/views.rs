@@ -46,7 +46,8 @@ pub struct AccountFrame<'a> {
     pub base: &'a str,
     pub username: &'a str,
     pub logout_url: &'a str,
-    /// The section shown, for the navigation's `aria-current` (`api-keys`; issue 5 adds more).
+    /// The section shown, for the navigation's `aria-current` (`api-keys`, `personal-info`,
+    /// `password`, `sessions`, `consents`).
     pub section: &'a str,
 }
 

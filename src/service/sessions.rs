@@ -356,6 +356,37 @@ pub async fn end_all_for_realm(state: &AppState, realm: &Realm) -> Result<usize,
     }
 }
 
+/// Ends the session `id` if it is a live session of `user_id` (the person's own "sign out" of one
+/// device); `false` when there is no such session of theirs, so nobody ends another's.
+pub async fn end_own(state: &AppState, realm: &Realm, user_id: &str, id: &str) -> Result<bool, EndSessionError> {
+    match find(state, realm, id).await? {
+        Some(session) if session.user_id == user_id => {
+            end(state, realm, id).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Ends every live session of the user that the per-user index knows, except `keep` (the person's
+/// "sign out other devices"); how many ended. Unlike `end_all_for_user` it sets no marker, which
+/// would end `keep` too: a session the index lost (beyond its newest `MAX_INDEXED_SESSIONS`) lives on.
+pub async fn end_others_for_user(
+    state: &AppState,
+    realm: &Realm,
+    user_id: &str,
+    keep: &str,
+) -> Result<usize, EndSessionError> {
+    let mut ended = 0;
+    for session in list_for_user(state, realm, user_id).await? {
+        if session.id != keep {
+            end(state, realm, &session.id).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 /// Marks an access token's `jti` as revoked until `expires_at` (RFC 7009, code replay).
 pub async fn revoke_access_token(state: &AppState, jti: &str, expires_at: i64) -> Result<(), EphemeralError> {
     let remaining = expires_at - state.now();

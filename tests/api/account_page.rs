@@ -19,7 +19,7 @@ async fn realm_with_two_users(app: &TestApp, realm: &str) -> (String, String) {
     (alice, bob)
 }
 
-fn absolute(app: &TestApp, location: &str) -> String {
+pub fn absolute(app: &TestApp, location: &str) -> String {
     if location.starts_with('/') {
         format!("{}{location}", app.address)
     } else {
@@ -43,7 +43,7 @@ fn value_of(page: &Answer, id: &str) -> Option<String> {
 
 /// Signs `username` in through the account page's redirect; returns the API Keys page and the
 /// code the authorization endpoint handed to the page's callback.
-async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &str) -> (Answer, String) {
+pub async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &str) -> (Answer, String) {
     let start = browser.get(&format!("{}/realms/{realm}/account", app.address)).await;
     assert_eq!(start.status, 302, "{}", start.body);
     let location = start.location.clone().expect("location");

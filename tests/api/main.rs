@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_console;
 mod account_page;
 mod admin_console;
 mod admin_console_pages;

@@ -21,7 +21,7 @@ use crate::store::db::users::UserQuery;
 use crate::store::db::{self, DbConnection};
 
 const USERNAME_CONFLICT: &str = "User exists with same username";
-const EMAIL_CONFLICT: &str = "User exists with same email";
+pub(crate) const EMAIL_CONFLICT: &str = "User exists with same email";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/realms/{realm}/users", web::get().to(list))
@@ -122,7 +122,8 @@ fn parse_flag(value: Option<&str>, name: &str) -> Result<Option<bool>, AppError>
     }
 }
 
-fn parse_email(value: &str) -> Result<Option<String>, AppError> {
+/// An email as the admin API accepts it (lower-cased; empty is none). The account page uses it too.
+pub(crate) fn parse_email(value: &str) -> Result<Option<String>, AppError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
@@ -139,7 +140,8 @@ fn parse_email(value: &str) -> Result<Option<String>, AppError> {
     Ok(Some(value.to_lowercase()))
 }
 
-fn parse_person_name(value: &str, field: &str) -> Result<Option<String>, AppError> {
+/// A first or last name as the admin API accepts it (trimmed; empty is none).
+pub(crate) fn parse_person_name(value: &str, field: &str) -> Result<Option<String>, AppError> {
     if value.len() > MAX_NAME_LEN || value.chars().any(char::is_control) {
         return Err(AppError::bad_request(format!(
             "{field} must be at most 255 printable characters"
@@ -189,14 +191,20 @@ fn password_credential(credential: &CredentialRepr) -> Result<(String, bool), Ap
         .value
         .as_deref()
         .ok_or_else(|| AppError::bad_request("No password provided"))?;
-    if value.trim().is_empty() {
-        return Err(AppError::bad_request("Password must not be empty"));
-    }
+    check_new_password(value)?;
     Ok((value.to_owned(), credential.temporary.unwrap_or(false)))
 }
 
+/// The rules a new password must pass (the admin API's set-password, the account page's change).
+pub(crate) fn check_new_password(value: &str) -> Result<(), AppError> {
+    if value.trim().is_empty() {
+        return Err(AppError::bad_request("Password must not be empty"));
+    }
+    Ok(())
+}
+
 /// argon2id on the blocking pool, before any transaction opens.
-async fn hash(password: Option<(String, bool)>) -> Result<Option<(String, bool)>, AppError> {
+pub(crate) async fn hash(password: Option<(String, bool)>) -> Result<Option<(String, bool)>, AppError> {
     match password {
         None => Ok(None),
         Some((value, temporary)) => {
@@ -208,7 +216,13 @@ async fn hash(password: Option<(String, bool)>) -> Result<Option<(String, bool)>
     }
 }
 
-fn email_taken(conn: &mut DbConnection, realm_id: &str, email: &str, except: Option<&str>) -> Result<bool, AppError> {
+/// Whether another user of the realm (not `except`) has this email.
+pub(crate) fn email_taken(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    email: &str,
+    except: Option<&str>,
+) -> Result<bool, AppError> {
     Ok(db::users::find_by_email(conn, realm_id, email)?
         .iter()
         .any(|u| Some(u.id.as_str()) != except))
