@@ -22,7 +22,7 @@ fn absolute(app: &TestApp, location: &str) -> String {
 
 /// Signs `username` in to the console of `realm`; returns where `/admin/{realm}/console/` sends
 /// a signed-in administrator (or the page it answers with, e.g. a 403).
-async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &str, password: &str) -> Answer {
+pub async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &str, password: &str) -> Answer {
     let start = browser.get(&app.url(&format!("/admin/{realm}/console"))).await;
     assert_eq!(start.status, 302, "{}", start.body);
     let location = start.location.clone().expect("location");
@@ -55,14 +55,14 @@ async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &s
     browser.get(&app.url(&format!("/admin/{realm}/console/"))).await
 }
 
-async fn open(app: &TestApp, browser: &HttpBrowser, path: &str) -> Answer {
+pub async fn open(app: &TestApp, browser: &HttpBrowser, path: &str) -> Answer {
     let page = browser.get(&absolute(app, path)).await;
     assert_eq!(page.status, 200, "GET {path}: {}", page.body);
     page
 }
 
 /// The form `id` of `html` as a browser would send it (a checked box without a value sends `on`).
-fn form(html: &str, id: &str) -> HtmlForm {
+pub fn form(html: &str, id: &str) -> HtmlForm {
     let mut found = HtmlForm::by_id(html, id).unwrap_or_else(|| panic!("form {id} in {html}"));
     let boxes: Vec<String> = found
         .inputs
@@ -99,7 +99,7 @@ fn value_of(html: &str, id: &str) -> Option<String> {
 }
 
 /// The location of a 303, checked to start with `prefix`.
-fn see_other(answer: &Answer, prefix: &str) -> String {
+pub fn see_other(answer: &Answer, prefix: &str) -> String {
     assert_eq!(answer.status, 303, "{}", answer.body);
     let location = answer.location.clone().expect("location");
     assert!(location.starts_with(prefix), "{location} does not start with {prefix}");
@@ -120,7 +120,7 @@ async fn user_count(app: &TestApp, realm: &str) -> i64 {
 }
 
 /// Gives the user one client role of `realm-management`.
-async fn grant_management_role(app: &TestApp, realm: &str, user_id: &str, role: &str) {
+pub async fn grant_management_role(app: &TestApp, realm: &str, user_id: &str, role: &str) {
     let clients = json_of(app, &format!("/admin/realms/{realm}/clients?clientId=realm-management")).await;
     let management = clients[0]["id"].as_str().expect("realm-management id").to_owned();
     let role = json_of(app, &format!("/admin/realms/{realm}/clients/{management}/roles/{role}")).await;

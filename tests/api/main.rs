@@ -16,6 +16,7 @@ mod browser;
 mod brute_force;
 mod cli;
 mod consents;
+mod dual_control;
 mod cors;
 mod discovery;
 mod introspection;

@@ -10,6 +10,7 @@
 //! - Every form carries a CSRF token bound to the SSO session; POST, then redirect to a GET.
 //! - Pages show only the controls the viewer may use; a crafted POST is refused all the same.
 
+mod approvals;
 mod pages;
 mod views;
 
@@ -38,6 +39,7 @@ const SESSION_COOKIE: &str = "NEXUS_CONSOLE_SESSION";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     pages::routes(cfg);
+    approvals::routes(cfg);
 }
 
 fn base_path(realm: &RealmRuntime) -> String {
