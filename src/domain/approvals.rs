@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn the_requester_cannot_approve() {
-        assert_eq!(may_approve(&request("alice-id"), "alice-id"), Err(DecisionRefusal::OwnRequest));
+        assert_eq!(
+            may_approve(&request("alice-id"), "alice-id"),
+            Err(DecisionRefusal::OwnRequest)
+        );
         assert_eq!(may_approve(&request("alice-id"), "bob-id"), Ok(()));
     }
 

@@ -2,8 +2,8 @@
 //! scopes), listing, changing, deleting, and checking a presented key id + secret.
 //! Functions here run inside `Db::run` / `Db::transaction` closures.
 
-use crate::crypto::secrets::{self, MasterKey};
 use super::approvals::{self, Requester};
+use crate::crypto::secrets::{self, MasterKey};
 use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::approvals::dual_control;
 use crate::domain::roles::EffectiveRoles;

@@ -56,7 +56,6 @@ pub fn service_account_request(
 }
 
 /// A request for a new API key of a service-account user; store it after the key row.
-#[allow(clippy::too_many_arguments)]
 pub fn api_key_request(
     realm_id: &str,
     key_id: &str,

@@ -63,7 +63,10 @@ async fn assert_awaits_approval(app: &TestApp, realm: &str, client_id: &str) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "unauthorized_client", "{body}");
     assert!(
-        body["error_description"].as_str().unwrap_or_default().contains("approval"),
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("approval"),
         "{body}"
     );
 }
@@ -169,7 +172,14 @@ async fn dual_control_off_service_accounts_and_keys_work_at_once() {
     let (client, pending) = create_service_client(&app, &token, "plain", "worker").await;
     assert_eq!(pending, None);
     assert_eq!(client_credentials(&app, "plain", "worker").await.0, 200);
-    let (_, repr) = send(&app, &token, Method::GET, &format!("/admin/realms/plain/clients/{client}"), None).await;
+    let (_, repr) = send(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/admin/realms/plain/clients/{client}"),
+        None,
+    )
+    .await;
     assert!(repr.get("serviceAccountPendingApproval").is_none(), "{repr}");
 
     let account = service_account_id(&app, "plain", &client).await;
@@ -203,7 +213,14 @@ async fn dual_control_service_account_waits_for_a_second_admin() {
     let (client, pending) = create_service_client(&app, &alice_token, "dc", "worker").await;
     let request = pending.expect("the answer names the pending request");
     assert_awaits_approval(&app, "dc", "worker").await;
-    let (_, repr) = send(&app, &alice_token, Method::GET, &format!("/admin/realms/dc/clients/{client}"), None).await;
+    let (_, repr) = send(
+        &app,
+        &alice_token,
+        Method::GET,
+        &format!("/admin/realms/dc/clients/{client}"),
+        None,
+    )
+    .await;
     assert_eq!(repr["serviceAccountPendingApproval"], true, "{repr}");
     assert_eq!(repr["pendingApprovalId"], request.as_str());
     assert_eq!(repr["serviceAccountsEnabled"], true);
@@ -222,24 +239,48 @@ async fn dual_control_service_account_waits_for_a_second_admin() {
     assert_eq!(listed[0]["access"], json!({ "approve": false, "reject": true }));
     assert!(listed[0]["summary"].as_str().unwrap_or_default().contains("worker"));
 
-    assert_problem(decide(&app, &alice_token, "dc", &request, "approve").await, 403, "own-request").await;
+    assert_problem(
+        decide(&app, &alice_token, "dc", &request, "approve").await,
+        403,
+        "own-request",
+    )
+    .await;
     assert_awaits_approval(&app, "dc", "worker").await;
 
     // A second admin approves: the token is issued at once (the cache was invalidated).
-    let (status, one) = send(&app, &bob_token, Method::GET, &format!("{}/{request}", approvals("dc")), None).await;
+    let (status, one) = send(
+        &app,
+        &bob_token,
+        Method::GET,
+        &format!("{}/{request}", approvals("dc")),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(one["access"], json!({ "approve": true, "reject": true }));
     let resp = decide(&app, &bob_token, "dc", &request, "approve").await;
     assert_eq!(resp.status(), 204);
     let (status, body) = client_credentials(&app, "dc", "worker").await;
     assert_eq!(status, 200, "{body}");
-    let (_, repr) = send(&app, &bob_token, Method::GET, &format!("/admin/realms/dc/clients/{client}"), None).await;
+    let (_, repr) = send(
+        &app,
+        &bob_token,
+        Method::GET,
+        &format!("/admin/realms/dc/clients/{client}"),
+        None,
+    )
+    .await;
     assert!(repr.get("serviceAccountPendingApproval").is_none(), "{repr}");
 
     // Decided requests are gone.
     let (_, list) = send(&app, &bob_token, Method::GET, &approvals("dc"), None).await;
     assert_eq!(list, json!([]));
-    assert_problem(decide(&app, &bob_token, "dc", &request, "approve").await, 404, "not-found").await;
+    assert_problem(
+        decide(&app, &bob_token, "dc", &request, "approve").await,
+        404,
+        "not-found",
+    )
+    .await;
 
     // Turning the service account on for an existing client waits as well.
     let resp = app
@@ -285,12 +326,28 @@ async fn dual_control_rejection_removes_what_was_created() {
     let (client, pending) = create_service_client(&app, &alice_token, "dc", "doomed").await;
     let account = service_account_id(&app, "dc", &client).await;
     assert_eq!(
-        decide(&app, &bob_token, "dc", &pending.expect("pending"), "reject").await.status(),
+        decide(&app, &bob_token, "dc", &pending.expect("pending"), "reject")
+            .await
+            .status(),
         204
     );
-    let (status, _) = send(&app, &bob_token, Method::GET, &format!("/admin/realms/dc/clients/{client}"), None).await;
+    let (status, _) = send(
+        &app,
+        &bob_token,
+        Method::GET,
+        &format!("/admin/realms/dc/clients/{client}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
-    let (status, _) = send(&app, &bob_token, Method::GET, &format!("/admin/realms/dc/users/{account}"), None).await;
+    let (status, _) = send(
+        &app,
+        &bob_token,
+        Method::GET,
+        &format!("/admin/realms/dc/users/{account}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(client_credentials(&app, "dc", "doomed").await.0, 401);
 
@@ -312,9 +369,22 @@ async fn dual_control_rejection_removes_what_was_created() {
             Some(json!({ "serviceAccountsEnabled": true })),
         )
         .await;
-    let request = resp.headers().get(PENDING_HEADER).expect("pending").to_str().expect("ascii").to_owned();
+    let request = resp
+        .headers()
+        .get(PENDING_HEADER)
+        .expect("pending")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert_eq!(decide(&app, &alice_token, "dc", &request, "reject").await.status(), 204);
-    let (status, repr) = send(&app, &bob_token, Method::GET, &format!("/admin/realms/dc/clients/{kept}"), None).await;
+    let (status, repr) = send(
+        &app,
+        &bob_token,
+        Method::GET,
+        &format!("/admin/realms/dc/clients/{kept}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(repr["serviceAccountsEnabled"], false, "{repr}");
     assert!(repr.get("serviceAccountPendingApproval").is_none());
@@ -323,7 +393,12 @@ async fn dual_control_rejection_removes_what_was_created() {
 
     // A pending key: rejected, it is deleted.
     let (worker, pending) = create_service_client(&app, &alice_token, "dc", "worker").await;
-    assert_eq!(decide(&app, &bob_token, "dc", &pending.expect("pending"), "approve").await.status(), 204);
+    assert_eq!(
+        decide(&app, &bob_token, "dc", &pending.expect("pending"), "approve")
+            .await
+            .status(),
+        204
+    );
     let account = service_account_id(&app, "dc", &worker).await;
     let key = admin_key(&app, &alice_token, "dc", &account).await;
     let request = key["pendingApprovalId"].as_str().expect("pending id").to_owned();
@@ -332,7 +407,10 @@ async fn dual_control_rejection_removes_what_was_created() {
         &app,
         &bob_token,
         Method::GET,
-        &format!("/admin/realms/dc/users/{account}/api-keys/{}", key["id"].as_str().expect("id")),
+        &format!(
+            "/admin/realms/dc/users/{account}/api-keys/{}",
+            key["id"].as_str().expect("id")
+        ),
         None,
     )
     .await;
@@ -355,12 +433,22 @@ async fn dual_control_api_key_of_a_service_account_waits_for_a_second_admin() {
     // A key of a service account that itself still waits cannot be approved first.
     let early = admin_key(&app, &alice_token, "dc", &account).await;
     assert_problem(
-        decide(&app, &bob_token, "dc", early["pendingApprovalId"].as_str().expect("id"), "approve").await,
+        decide(
+            &app,
+            &bob_token,
+            "dc",
+            early["pendingApprovalId"].as_str().expect("id"),
+            "approve",
+        )
+        .await,
         409,
         "conflict",
     )
     .await;
-    assert_eq!(decide(&app, &bob_token, "dc", &sa_request, "approve").await.status(), 204);
+    assert_eq!(
+        decide(&app, &bob_token, "dc", &sa_request, "approve").await.status(),
+        204
+    );
 
     // The key is created (its secret shown once) but refused until approved.
     let key = admin_key(&app, &alice_token, "dc", &account).await;
@@ -396,7 +484,11 @@ async fn dual_control_api_key_of_a_service_account_waits_for_a_second_admin() {
         .await;
         reasons = events
             .as_array()
-            .map(|list| list.iter().filter_map(|e| e["error"].as_str().map(str::to_owned)).collect())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|e| e["error"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if reasons.iter().any(|r| r == "pending_approval") {
             break;
@@ -405,7 +497,12 @@ async fn dual_control_api_key_of_a_service_account_waits_for_a_second_admin() {
     }
     assert!(reasons.iter().any(|r| r == "pending_approval"), "{reasons:?}");
 
-    assert_problem(decide(&app, &alice_token, "dc", &request, "approve").await, 403, "own-request").await;
+    assert_problem(
+        decide(&app, &alice_token, "dc", &request, "approve").await,
+        403,
+        "own-request",
+    )
+    .await;
     assert_eq!(key_for_token(&app, "dc", &key).await, 401);
     assert_eq!(decide(&app, &bob_token, "dc", &request, "approve").await.status(), 204);
     assert_eq!(key_for_token(&app, "dc", &key).await, 200);
@@ -427,7 +524,10 @@ async fn dual_control_api_key_of_a_service_account_waits_for_a_second_admin() {
     assert_eq!(own["pendingApproval"], true, "{own}");
     assert_eq!(key_for_token(&app, "dc", &own).await, 401);
     let request = own["pendingApprovalId"].as_str().expect("id").to_owned();
-    assert_eq!(decide(&app, &alice_token, "dc", &request, "approve").await.status(), 204);
+    assert_eq!(
+        decide(&app, &alice_token, "dc", &request, "approve").await.status(),
+        204
+    );
     assert_eq!(key_for_token(&app, "dc", &own).await, 200);
 
     // A key of a person is not a service account's: no approval needed.
@@ -457,7 +557,11 @@ async fn dual_control_viewers_other_realms_and_bad_ids_cannot_decide() {
     // A viewer sees the request but may not decide it (the admin API's 403).
     let (status, list) = send(&app, &viewer_token, Method::GET, &approvals("alpha"), None).await;
     assert_eq!(status, 200);
-    assert_eq!(list[0]["access"], json!({ "approve": false, "reject": false }), "{list}");
+    assert_eq!(
+        list[0]["access"],
+        json!({ "approve": false, "reject": false }),
+        "{list}"
+    );
     for verb in ["approve", "reject"] {
         let (status, body) = send(
             &app,
@@ -484,7 +588,12 @@ async fn dual_control_viewers_other_realms_and_bad_ids_cannot_decide() {
     )
     .await;
     assert_eq!(status, 403);
-    assert_problem(decide(&app, &alpha_admin, "alpha", &beta_request, "approve").await, 404, "not-found").await;
+    assert_problem(
+        decide(&app, &alpha_admin, "alpha", &beta_request, "approve").await,
+        404,
+        "not-found",
+    )
+    .await;
     assert_awaits_approval(&app, "beta", "worker").await;
 
     // Bad ids: 404 problems; an unknown realm: the admin API's 404.
@@ -493,7 +602,12 @@ async fn dual_control_viewers_other_realms_and_bad_ids_cannot_decide() {
             .admin_as(&alpha_admin, Method::GET, &format!("{}/{id}", approvals("alpha")), None)
             .await;
         assert_problem(resp, 404, "not-found").await;
-        assert_problem(decide(&app, &alpha_admin, "alpha", id, "reject").await, 404, "not-found").await;
+        assert_problem(
+            decide(&app, &alpha_admin, "alpha", id, "reject").await,
+            404,
+            "not-found",
+        )
+        .await;
     }
     let resp = app.admin(Method::GET, &approvals("no-such-realm"), None).await;
     assert_eq!(resp.status(), 404);
@@ -502,7 +616,10 @@ async fn dual_control_viewers_other_realms_and_bad_ids_cannot_decide() {
 
     // The master realm's admin decides anywhere (and is not the requester).
     let master = app.admin_token().await;
-    assert_eq!(decide(&app, &master, "beta", &beta_request, "approve").await.status(), 204);
+    assert_eq!(
+        decide(&app, &master, "beta", &beta_request, "approve").await.status(),
+        204
+    );
     assert_eq!(client_credentials(&app, "beta", "worker").await.0, 200);
     let _ = beta_admin;
 }
@@ -513,12 +630,19 @@ async fn dual_control_setting_is_validated() {
     app.create_realm("checked").await;
     for bad in [json!("yes"), json!(1), json!(["true"])] {
         let resp = app
-            .admin(Method::PUT, "/admin/realms/checked", Some(json!({ "dualControl": bad })))
+            .admin(
+                Method::PUT,
+                "/admin/realms/checked",
+                Some(json!({ "dualControl": bad })),
+            )
             .await;
         assert_eq!(resp.status(), 400, "{bad}");
         let body: Value = resp.json().await.expect("json");
         assert!(
-            body["errorMessage"].as_str().unwrap_or_default().contains("dualControl"),
+            body["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("dualControl"),
             "{body}"
         );
     }
@@ -554,12 +678,26 @@ async fn dual_control_console_lists_requests_and_refuses_the_requesters_approval
     let alice = HttpBrowser::new(&app);
     sign_in(&app, &alice, "dc", "alice", PASSWORD).await;
     let page = open(&app, &alice, page_path).await;
-    assert!(page.body.contains(&format!("id=\"approval-{request}\"")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("id=\"approval-{request}\"")),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("id=\"nav-approvals\""), "{}", page.body);
-    assert!(!page.body.contains(&format!("id=\"approve-{request}\"")), "{}", page.body);
+    assert!(
+        !page.body.contains(&format!("id=\"approve-{request}\"")),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Awaiting another administrator"), "{}", page.body);
     let withdraw = form(&page.body, &format!("reject-{request}"));
-    let csrf = withdraw.fields.iter().find(|(n, _)| n == "csrf_token").expect("csrf").1.clone();
+    let csrf = withdraw
+        .fields
+        .iter()
+        .find(|(n, _)| n == "csrf_token")
+        .expect("csrf")
+        .1
+        .clone();
     let crafted = alice
         .post_form(
             &app.url(&format!("{page_path}/{request}/approve")),
@@ -569,7 +707,9 @@ async fn dual_control_console_lists_requests_and_refuses_the_requesters_approval
     assert_eq!(crafted.status, 403, "{}", crafted.body);
     assert_awaits_approval(&app, "dc", "worker").await;
     // Without the CSRF token nothing happens either.
-    let forged = alice.post_form(&app.url(&format!("{page_path}/{request}/reject")), &[]).await;
+    let forged = alice
+        .post_form(&app.url(&format!("{page_path}/{request}/reject")), &[])
+        .await;
     assert_eq!(forged.status, 403, "{}", forged.body);
 
     // A second admin approves from the console.

@@ -121,7 +121,12 @@ pub struct ApprovalView {
 }
 
 impl ApprovalView {
-    fn of(conn: &mut DbConnection, principal: &AdminPrincipal, realm_name: &str, request: PendingApproval) -> Result<Self, DbError> {
+    fn of(
+        conn: &mut DbConnection,
+        principal: &AdminPrincipal,
+        realm_name: &str,
+        request: PendingApproval,
+    ) -> Result<Self, DbError> {
         let client_client_id = match &request.client_id {
             Some(id) => db::clients::find(conn, &request.realm_id, id)?.map(|c| c.client_id),
             None => None,
@@ -262,7 +267,9 @@ async fn decide(
         .db
         .transaction(move |conn| -> Result<ApprovalView, ApprovalError> {
             let request = db::approvals::find(conn, &realm_row.id, &id)?.ok_or(ApprovalError::NotFound)?;
-            if !decider.may(&name, view_permission(request.kind)) || !decider.may(&name, manage_permission(request.kind)) {
+            if !decider.may(&name, view_permission(request.kind))
+                || !decider.may(&name, manage_permission(request.kind))
+            {
                 return Err(AppError::Forbidden.into());
             }
             let view = ApprovalView::of(conn, &decider, &name, request)?;

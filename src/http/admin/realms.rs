@@ -169,7 +169,9 @@ fn check_dual_control(repr: &RealmRepr) -> Result<(), AppError> {
     if valid {
         Ok(())
     } else {
-        Err(AppError::bad_request(format!("{DUAL_CONTROL_SETTING} must be true or false")))
+        Err(AppError::bad_request(format!(
+            "{DUAL_CONTROL_SETTING} must be true or false"
+        )))
     }
 }
 
