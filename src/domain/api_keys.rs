@@ -108,6 +108,9 @@ pub struct ApiKey {
     pub allowed_ips: Vec<IpNet>,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
+    /// Dual control (ADR 016): the id of the request awaiting a second administrator's approval;
+    /// until then the key is refused.
+    pub pending_approval: Option<String>,
 }
 
 impl ApiKey {
@@ -435,6 +438,7 @@ mod tests {
             allowed_ips: Vec::new(),
             last_used_at: None,
             last_used_ip: None,
+            pending_approval: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Plain Rust: the objects of an identity provider and the rules on them. No actix, diesel or redis here.
 
 pub mod api_keys;
+pub mod approvals;
 pub mod dates;
 pub mod defaults;
 pub mod names;
@@ -92,6 +93,9 @@ pub struct Client {
     pub created_at: i64,
     /// How the client proves who it is (Keycloak's `clientAuthenticatorType`).
     pub authenticator: ClientAuthenticator,
+    /// Dual control (ADR 016): the id of the request awaiting a second administrator's approval of
+    /// this client's service account; until then `client_credentials` is refused.
+    pub pending_approval: Option<String>,
 }
 
 impl Client {

@@ -127,6 +127,9 @@ fn key_json(key: &ApiKey, secret: Option<&str>) -> Value {
         "lastUsedAt": key.last_used_at.map(format_rfc3339),
         "lastUsedIp": key.last_used_ip,
         "previousSecretExpiresAt": key.previous_secret_until.map(format_rfc3339),
+        // Dual control (ADR 016): a service account's key waits for a second administrator.
+        "pendingApproval": key.pending_approval.is_some(),
+        "pendingApprovalId": key.pending_approval,
     });
     if let Some(secret) = secret {
         body["secret"] = json!(secret);

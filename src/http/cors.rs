@@ -331,6 +331,7 @@ mod tests {
             attributes: Default::default(),
             created_at: 0,
             authenticator: crate::domain::ClientAuthenticator::ClientSecret,
+            pending_approval: None,
         }
     }
 

@@ -113,6 +113,12 @@ fn client_credentials(
         .as_ref()
         .filter(|_| client.client.service_accounts_enabled)
         .ok_or_else(|| OAuthError::UnauthorizedClient("Client not enabled to retrieve service account".into()))?;
+    // Dual control (ADR 016): the flag travels with the cached client, so this costs no query.
+    if client.client.pending_approval.is_some() {
+        return Err(OAuthError::UnauthorizedClient(
+            "Service account awaits approval by a second administrator".into(),
+        ));
+    }
     if !account.user.enabled {
         return Err(OAuthError::InvalidGrant("Service account disabled".into()));
     }

@@ -2,8 +2,10 @@
 //! scopes), listing, changing, deleting, and checking a presented key id + secret.
 //! Functions here run inside `Db::run` / `Db::transaction` closures.
 
+use super::approvals::{self, Requester};
 use crate::crypto::secrets::{self, MasterKey};
 use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
+use crate::domain::approvals::dual_control;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::{Realm, User};
 use std::net::IpAddr;
@@ -129,6 +131,23 @@ pub fn create(
     if db::api_keys::find(conn, realm_id, &id)?.is_some() {
         return Err(ApiKeyError::DuplicateId(id));
     }
+    // Dual control (ADR 016): a service account's new key waits for a second administrator.
+    let owner = db::users::find(conn, realm_id, owner_id)?.ok_or(ApiKeyError::NotFound)?;
+    let waits = dual_control(&realm) && owner.service_account_client_id.is_some();
+    let pending = if waits {
+        let requester = Requester::load(conn, actor_id)?;
+        Some(approvals::api_key_request(
+            realm_id,
+            &id,
+            &owner.id,
+            &owner.username,
+            expires_at,
+            &requester,
+            now,
+        ))
+    } else {
+        None
+    };
     let key = ApiKey {
         realm_id: realm_id.to_owned(),
         id,
@@ -149,13 +168,18 @@ pub fn create(
         allowed_ips: request.allowed_ips,
         last_used_at: None,
         last_used_ip: None,
+        pending_approval: pending.as_ref().map(|p| p.id.clone()),
     };
     let row = ApiKeyRow::new(&key, master_key.keyed_hash(secret.as_bytes()));
     match db::api_keys::insert(conn, &row) {
-        Ok(()) => Ok((key, secret)),
-        Err(e) if db::is_unique_violation(&e) => Err(ApiKeyError::DuplicateSecret),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(e) if db::is_unique_violation(&e) => return Err(ApiKeyError::DuplicateSecret),
+        Err(e) => return Err(e.into()),
     }
+    if let Some(request) = &pending {
+        db::approvals::insert(conn, request)?;
+    }
+    Ok((key, secret))
 }
 
 /// The keys `user_id` owns in the realm.
@@ -339,6 +363,8 @@ pub enum Refusal {
     EnvironmentNotAccepted,
     RealmDisabled,
     OwnerDisabled,
+    /// Dual control (ADR 016): a second administrator has not approved the key yet.
+    PendingApproval,
 }
 
 impl Refusal {
@@ -354,6 +380,7 @@ impl Refusal {
             Self::EnvironmentNotAccepted => "environment_not_accepted",
             Self::RealmDisabled => "realm_disabled",
             Self::OwnerDisabled => "owner_disabled",
+            Self::PendingApproval => "pending_approval",
         }
     }
 }
@@ -440,6 +467,9 @@ pub fn judge(
     }
     if key.revoked {
         return Err(Refusal::Revoked);
+    }
+    if key.pending_approval.is_some() {
+        return Err(Refusal::PendingApproval);
     }
     if now >= key.expires_at {
         return Err(Refusal::Expired);

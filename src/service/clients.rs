@@ -37,6 +37,7 @@ pub fn blank_client(realm_id: &str, client_id: &str, now: i64) -> Client {
         attributes: Map::new(),
         created_at: now,
         authenticator: ClientAuthenticator::ClientSecret,
+        pending_approval: None,
     }
 }
 

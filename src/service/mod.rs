@@ -2,6 +2,7 @@
 //! protocol endpoint does. Database work here runs inside `Db::run`/`Db::transaction` closures.
 
 pub mod api_keys;
+pub mod approvals;
 pub mod authz;
 pub mod brute_force;
 pub mod clients;

@@ -20,6 +20,7 @@ mod cli;
 mod consents;
 mod cors;
 mod discovery;
+mod dual_control;
 mod introspection;
 mod isolation;
 mod keycloak_js;

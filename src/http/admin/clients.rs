@@ -8,11 +8,12 @@ use super::repr::{client_json, string_attributes, user_json, ClientRepr};
 use super::{admin_realm, created, invalidate, no_content, read_json, Paging};
 use crate::crypto::client_keys;
 use crate::crypto::secrets::generate_secret;
+use crate::domain::approvals::dual_control;
 use crate::domain::names::parse_client_id;
 use crate::domain::{Client, ClientAuthenticator, Realm};
 use crate::error::AppError;
 use crate::service::authz::{AdminPermission, AdminPrincipal};
-use crate::service::{clients as client_rules, provisioning};
+use crate::service::{approvals, clients as client_rules, provisioning};
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection};
 
@@ -269,8 +270,30 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let principal = super::auth::authenticate(&state, &req).await?;
     let repr: ClientRepr = read_json(&req, payload).await?;
-    let id = create_client(&state, &principal, &path, repr).await?;
-    Ok(created(&req, &id))
+    let written = create_client_requested(&state, &principal, &path, repr).await?;
+    let mut response = created(&req, &written.id);
+    pending_header(&mut response, written.pending_approval.as_deref());
+    Ok(response)
+}
+
+/// The request id of a service account awaiting approval (dual control, ADR 016), in a header:
+/// Keycloak's answers here are an empty 201 or 204, which Keycloak clients expect unchanged.
+pub const PENDING_APPROVAL_HEADER: &str = "nexus-pending-approval";
+
+fn pending_header(response: &mut HttpResponse, pending: Option<&str>) {
+    if let Some(Ok(value)) = pending.map(actix_web::http::header::HeaderValue::from_str) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(PENDING_APPROVAL_HEADER),
+            value,
+        );
+    }
+}
+
+/// A client just written, and the request its service account waits on (dual control).
+#[derive(Debug, Clone)]
+pub struct ClientWritten {
+    pub id: String,
+    pub pending_approval: Option<String>,
 }
 
 /// Creates a client from Keycloak's representation (the admin API's POST, the console's form); its
@@ -281,6 +304,17 @@ pub async fn create_client(
     realm_name: &str,
     repr: ClientRepr,
 ) -> Result<String, AppError> {
+    Ok(create_client_requested(state, principal, realm_name, repr).await?.id)
+}
+
+/// `create_client`, also naming the approval request opened when the realm has dual control and
+/// the client has a service account (ADR 016).
+pub async fn create_client_requested(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    repr: ClientRepr,
+) -> Result<ClientWritten, AppError> {
     let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageClients).await?;
     let client_id = repr
         .client_id
@@ -304,9 +338,10 @@ pub async fn create_client(
     client_rules::ensure_secret(&mut client, &state.master_key);
     let realm_row = realm.realm.clone();
     let id = client.id.clone();
-    state
+    let requester = approval_requester(principal);
+    let pending = state
         .db
-        .transaction(move |conn| -> Result<(), AppError> {
+        .transaction(move |conn| -> Result<Option<String>, AppError> {
             if db::clients::find_by_client_id(conn, &realm_row.id, &client.client_id)?.is_some() {
                 return Err(AppError::conflict(format!(
                     "Client {} already exists",
@@ -336,11 +371,28 @@ pub async fn create_client(
                 }
             }
             client_rules::sync_service_account(conn, &realm_row, &client, now)?;
-            Ok(())
+            if client.service_accounts_enabled && dual_control(&realm_row) {
+                let request = approvals::service_account_request(&realm_row, &client, true, &requester, now);
+                db::approvals::insert(conn, &request)?;
+                db::approvals::set_client_pending(conn, &client.id, Some(&request.id))?;
+                return Ok(Some(request.id));
+            }
+            Ok(None)
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(id)
+    Ok(ClientWritten {
+        id,
+        pending_approval: pending,
+    })
+}
+
+/// The admin asking, as a dual-control request records them.
+fn approval_requester(principal: &AdminPrincipal) -> approvals::Requester {
+    approvals::Requester {
+        id: principal.user.id.clone(),
+        username: principal.user.username.clone(),
+    }
 }
 
 async fn get(
@@ -373,8 +425,10 @@ async fn update(
     // Rights before the body: a caller without them learns nothing from a parse error.
     super::realm_for(&state, &principal, &realm_name, AdminPermission::ManageClients).await?;
     let repr: ClientRepr = read_json(&req, payload).await?;
-    update_client(&state, &principal, &realm_name, id, repr).await?;
-    Ok(no_content())
+    let pending = update_client_requested(&state, &principal, &realm_name, id, repr, None).await?;
+    let mut response = no_content();
+    pending_header(&mut response, pending.as_deref());
+    Ok(response)
 }
 
 /// Applies Keycloak's representation to a stored client (the admin API's PUT): fields left out
@@ -386,7 +440,9 @@ pub async fn update_client(
     id: String,
     repr: ClientRepr,
 ) -> Result<(), AppError> {
-    update_client_with_scopes(state, principal, realm_name, id, repr, None).await
+    update_client_requested(state, principal, realm_name, id, repr, None)
+        .await
+        .map(|_| ())
 }
 
 /// The client scopes a client is given, by name (the console's client form sets both lists).
@@ -396,15 +452,17 @@ pub struct ScopeChoice {
 }
 
 /// `update_client`, and when `scopes` is given the client's default and optional scopes replaced
-/// by those, in the same transaction: a refused scope leaves the client as it was.
-pub async fn update_client_with_scopes(
+/// by those in the same transaction (a refused scope leaves the client as it was); names the
+/// approval request opened when the update turns on the service account in a realm with dual
+/// control (ADR 016). Turning a waiting service account off withdraws its request.
+pub async fn update_client_requested(
     state: &AppState,
     principal: &AdminPrincipal,
     realm_name: &str,
     id: String,
     repr: ClientRepr,
     scopes: Option<ScopeChoice>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     if let Some(choice) = &scopes {
         if let Some(both) = choice.default.iter().find(|n| choice.optional.contains(n)) {
             return Err(AppError::bad_request(format!(
@@ -417,11 +475,13 @@ pub async fn update_client_with_scopes(
     let master = state.master_key.clone();
     let realm_row = realm.realm.clone();
     let now = state.now();
-    state
+    let requester = approval_requester(principal);
+    let pending = state
         .db
-        .transaction(move |conn| -> Result<(), AppError> {
+        .transaction(move |conn| -> Result<Option<String>, AppError> {
             let mut client = load_client(conn, &realm_row.id, &id)?;
             let before = client.client_id.clone();
+            let had_service_account = client.service_accounts_enabled;
             apply(&mut client, &repr)?;
             if provisioning::is_builtin_client(&before) && client.client_id != before {
                 return Err(AppError::bad_request("Built-in clients cannot be renamed"));
@@ -441,6 +501,12 @@ pub async fn update_client_with_scopes(
                 }
             }
             client_rules::ensure_secret(&mut client, &master);
+            // Dual control: nothing left to approve once the service account is off again.
+            if !client.service_accounts_enabled {
+                if let Some(request_id) = client.pending_approval.take() {
+                    db::approvals::delete(conn, &realm_row.id, &request_id)?;
+                }
+            }
             db::clients::update(conn, &client)?;
             client_rules::sync_service_account(conn, &realm_row, &client, now)?;
             if let Some(choice) = &scopes {
@@ -454,11 +520,17 @@ pub async fn update_client_with_scopes(
                 link_named_scopes(conn, &realm_row, &client, &choice.default, true)?;
                 link_named_scopes(conn, &realm_row, &client, &choice.optional, false)?;
             }
-            Ok(())
+            if client.service_accounts_enabled && !had_service_account && dual_control(&realm_row) {
+                let request = approvals::service_account_request(&realm_row, &client, false, &requester, now);
+                db::approvals::insert(conn, &request)?;
+                db::approvals::set_client_pending(conn, &client.id, Some(&request.id))?;
+                return Ok(Some(request.id));
+            }
+            Ok(client.pending_approval)
         })
         .await?;
     invalidate(state, &realm.realm.name).await;
-    Ok(())
+    Ok(pending)
 }
 
 async fn delete(

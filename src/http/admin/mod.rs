@@ -1,6 +1,7 @@
 //! Keycloak's admin REST API under `/admin/realms`: Keycloak's paths, JSON field names, status codes
 //! and error shapes, so that Keycloak admin clients (python-keycloak, …) work unmodified.
 
+pub mod approvals;
 pub mod attack_detection;
 pub mod auth;
 pub mod clients;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     attack_detection::routes(cfg);
     consents::routes(cfg);
     events::routes(cfg);
+    approvals::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.

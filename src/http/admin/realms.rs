@@ -155,7 +155,24 @@ fn check_api_key_settings(repr: &RealmRepr) -> Result<(), AppError> {
             ));
         }
     }
-    Ok(())
+    check_dual_control(repr)
+}
+
+/// `dualControl` (ADR 016): a boolean (`"true"`/`"false"` too, as Keycloak imports carry them).
+fn check_dual_control(repr: &RealmRepr) -> Result<(), AppError> {
+    use crate::domain::approvals::DUAL_CONTROL_SETTING;
+    let valid = match repr.other.get(DUAL_CONTROL_SETTING) {
+        None | Some(Value::Null | Value::Bool(_)) => true,
+        Some(Value::String(s)) => matches!(s.trim(), "true" | "false"),
+        Some(_) => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(format!(
+            "{DUAL_CONTROL_SETTING} must be true or false"
+        )))
+    }
 }
 
 fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {

@@ -48,6 +48,7 @@ pub fn realm_json(realm: &Realm) -> Value {
             .map(|e| e.as_str())
             .collect::<Vec<_>>(),
         "apiKeyRotationGraceSeconds": crate::service::api_keys::rotation_grace_seconds(realm),
+        "dualControl": crate::domain::approvals::dual_control(realm),
     }) {
         Value::Object(effective) => effective,
         _ => Map::new(),
@@ -163,6 +164,11 @@ pub fn client_json(
     });
     if let (Some(secret), Value::Object(map)) = (secret, &mut out) {
         map.insert("secret".into(), json!(secret));
+    }
+    // Nexus's dual control (ADR 016): only while the service account waits for approval.
+    if let (Some(request), Value::Object(map)) = (&client.pending_approval, &mut out) {
+        map.insert("serviceAccountPendingApproval".into(), json!(true));
+        map.insert("pendingApprovalId".into(), json!(request));
     }
     out
 }

@@ -181,7 +181,7 @@ async fn create_client(
             "consentRequired": typed.consent_required,
         });
         let created = match serde_json::from_value::<ClientRepr>(repr) {
-            Ok(repr) => client_api::create_client(&state, &a.principal, &target, repr).await,
+            Ok(repr) => client_api::create_client_requested(&state, &a.principal, &target, repr).await,
             Err(e) => Err(AppError::bad_request(e.to_string())),
         };
         match created {
@@ -193,7 +193,18 @@ async fn create_client(
         }
     };
     match result {
-        Ok(id) => see_other(&format!("{}/r/{target}/clients/{id}?notice=client-created", a.base())),
+        Ok(written) => {
+            let notice = if written.pending_approval.is_some() {
+                "client-created-pending-approval"
+            } else {
+                "client-created"
+            };
+            see_other(&format!(
+                "{}/r/{target}/clients/{}?notice={notice}",
+                a.base(),
+                written.id
+            ))
+        }
         Err((status, errors)) => respond(
             render_clients(
                 &state,
@@ -480,6 +491,7 @@ async fn render_client(
             id: &data.client.id,
             stored_client_id: &data.client.client_id,
             kind: client_kind(&data.client),
+            pending_approval: data.client.pending_approval.is_some(),
             builtin: provisioning::is_builtin_client(&data.client.client_id),
             confidential: data.client.is_confidential(),
             form: &form,
@@ -519,10 +531,10 @@ async fn save_client(
     let result = match settings_repr(&typed) {
         Err(errors) => Err((StatusCode::BAD_REQUEST, errors)),
         Ok((repr, scopes)) => {
-            match client_api::update_client_with_scopes(&state, &a.principal, &target, id.clone(), repr, Some(scopes))
+            match client_api::update_client_requested(&state, &a.principal, &target, id.clone(), repr, Some(scopes))
                 .await
             {
-                Ok(()) => Ok(()),
+                Ok(pending) => Ok(pending),
                 Err(e) => match form_message(&e) {
                     Some((status, message)) => Err((status, FormErrors::placed(message, CLIENT_FIELDS))),
                     None => return failure_page(&a, e),
@@ -531,7 +543,14 @@ async fn save_client(
         }
     };
     match result {
-        Ok(()) => see_other(&format!("{}/r/{target}/clients/{id}?notice=saved", a.base())),
+        Ok(pending) => {
+            let notice = if pending.is_some() {
+                "saved-pending-approval"
+            } else {
+                "saved"
+            };
+            see_other(&format!("{}/r/{target}/clients/{id}?notice={notice}", a.base()))
+        }
         Err((status, errors)) => respond(
             render_client(
                 &state,

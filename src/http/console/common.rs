@@ -94,6 +94,14 @@ pub fn notice_text(notice: &str) -> Option<&'static str> {
         "role-deleted" => "The role was deleted.",
         "client-created" => "The client was created.",
         "client-deleted" => "The client was deleted.",
+        "client-created-pending-approval" => {
+            "The client was created. Its service account waits for a second administrator's approval."
+        }
+        "saved-pending-approval" => {
+            "Your changes were saved. The service account waits for a second administrator's approval."
+        }
+        "approved" => "The request was approved: what it asked for is active now.",
+        "rejected" => "The request was rejected: what it created was removed.",
         "key-rotated" => {
             "A new signing key is active. The old one keeps verifying the tokens it signed until they expire."
         }

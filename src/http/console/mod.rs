@@ -11,6 +11,7 @@
 //! - Pages show only the controls the viewer may use; a crafted POST is refused all the same.
 
 mod activity;
+mod approvals;
 mod clients;
 mod common;
 mod groups;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     scopes::routes(cfg);
     activity::routes(cfg);
     service_accounts::routes(cfg);
+    approvals::routes(cfg);
 }
 
 fn base_path(realm: &RealmRuntime) -> String {

@@ -202,6 +202,7 @@ fn settings_form(realm: &crate::domain::Realm) -> SettingsForm {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         permanent_lockout: json.get("permanentLockout").and_then(Value::as_bool).unwrap_or(false),
+        dual_control: json.get("dualControl").and_then(Value::as_bool).unwrap_or(false),
         failure_factor: text("failureFactor"),
         wait_increment: text("waitIncrementSeconds"),
         max_failure_wait: text("maxFailureWaitSeconds"),
@@ -282,6 +283,7 @@ async fn save_settings(
         api_key_test: checked(&form, "apiKeyTest"),
         brute_force: checked(&form, "bruteForceProtected"),
         permanent_lockout: checked(&form, "permanentLockout"),
+        dual_control: checked(&form, "dualControl"),
         failure_factor: field(&form, "failureFactor"),
         wait_increment: field(&form, "waitIncrementSeconds"),
         max_failure_wait: field(&form, "maxFailureWaitSeconds"),
@@ -293,6 +295,7 @@ async fn save_settings(
             "enabled": typed.enabled,
             "bruteForceProtected": typed.brute_force,
             "permanentLockout": typed.permanent_lockout,
+            "dualControl": typed.dual_control,
         });
         for (name, label) in [
             ("accessTokenLifespan", "Access token lifespan"),
@@ -607,6 +610,8 @@ fn key_row(key: &crate::domain::api_keys::ApiKey, now: i64) -> UserKeyRow {
         environment: key.environment.as_str(),
         status: if key.revoked {
             "revoked"
+        } else if key.pending_approval.is_some() {
+            "awaiting approval"
         } else if now >= key.expires_at {
             "expired"
         } else {

@@ -112,6 +112,8 @@ pub struct SettingsForm {
     pub api_key_test: bool,
     pub brute_force: bool,
     pub permanent_lockout: bool,
+    /// New service accounts and their API keys wait for a second administrator (ADR 016).
+    pub dual_control: bool,
     pub failure_factor: String,
     pub wait_increment: String,
     pub max_failure_wait: String,
@@ -345,6 +347,8 @@ pub struct ClientEditPage<'a> {
     pub stored_client_id: &'a str,
     /// The stored type: `confidential`, `public` or `bearer-only`.
     pub kind: &'static str,
+    /// Its service account awaits a second administrator's approval (dual control, ADR 016).
+    pub pending_approval: bool,
     pub builtin: bool,
     pub confidential: bool,
     pub form: &'a ClientSettingsForm,

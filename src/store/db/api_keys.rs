@@ -33,6 +33,8 @@ pub struct ApiKeyRow {
     pub allowed_ips: Option<String>,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
+    /// Dual control: the request awaiting approval (ADR 016); `None` once active.
+    pub pending_approval_id: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -59,6 +61,7 @@ impl ApiKeyRow {
             allowed_ips: allowed_ips_column(&key.allowed_ips),
             last_used_at: None,
             last_used_ip: None,
+            pending_approval_id: key.pending_approval.clone(),
         }
     }
 
@@ -86,6 +89,7 @@ impl ApiKeyRow {
             allowed_ips: parse_stored_ranges(self.allowed_ips.as_deref()),
             last_used_at: self.last_used_at,
             last_used_ip: self.last_used_ip,
+            pending_approval: self.pending_approval_id,
         }
     }
 }
@@ -260,5 +264,21 @@ pub fn record_use(conn: &mut DbConnection, realm_id: &str, id: &str, at: i64, ip
             .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.le(at))),
     )
     .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ip)))
+    .execute(conn)
+}
+
+/// Marks a key pending (`Some(request id)`) or active (`None`); the number of rows changed.
+pub fn set_pending_approval(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    id: &str,
+    pending_approval_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::realm_id.eq(realm_id))
+            .filter(api_keys::id.eq(id)),
+    )
+    .set(api_keys::pending_approval_id.eq(pending_approval_id))
     .execute(conn)
 }

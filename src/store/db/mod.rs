@@ -3,6 +3,7 @@
 //! Diesel is synchronous: callers run these functions on the blocking pool (`Db::run`).
 
 pub mod api_keys;
+pub mod approvals;
 pub mod clients;
 pub mod consents;
 pub mod events;

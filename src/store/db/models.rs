@@ -155,6 +155,7 @@ pub struct ClientRow {
     pub attributes: String,
     pub created_at: i64,
     pub client_authenticator_type: String,
+    pub pending_approval_id: Option<String>,
 }
 
 impl From<ClientRow> for domain::Client {
@@ -189,6 +190,7 @@ impl From<ClientRow> for domain::Client {
             // falling back to the secret.
             authenticator: domain::ClientAuthenticator::parse(&r.client_authenticator_type)
                 .unwrap_or(domain::ClientAuthenticator::Unsupported),
+            pending_approval: r.pending_approval_id,
         }
     }
 }
@@ -222,6 +224,7 @@ impl From<&domain::Client> for ClientRow {
             attributes: attrs_to_text(&c.attributes),
             created_at: c.created_at,
             client_authenticator_type: c.authenticator.as_str().to_owned(),
+            pending_approval_id: c.pending_approval.clone(),
         }
     }
 }

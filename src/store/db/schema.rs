@@ -58,6 +58,7 @@ diesel::table! {
         attributes -> Text,
         created_at -> BigInt,
         client_authenticator_type -> Text,
+        pending_approval_id -> Nullable<Text>,
     }
 }
 
@@ -218,6 +219,23 @@ diesel::table! {
         allowed_ips -> Nullable<Text>,
         last_used_at -> Nullable<BigInt>,
         last_used_ip -> Nullable<Text>,
+        pending_approval_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pending_approvals (id) {
+        id -> Text,
+        realm_id -> Text,
+        kind -> Text,
+        client_id -> Nullable<Text>,
+        api_key_id -> Nullable<Text>,
+        owner_id -> Nullable<Text>,
+        new_subject -> Bool,
+        requested_by -> Text,
+        requested_by_username -> Text,
+        requested_at -> BigInt,
+        summary -> Text,
     }
 }
 
@@ -270,4 +288,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_consents,
     api_keys,
     events,
+    pending_approvals,
 );
