@@ -12,7 +12,7 @@ use crate::isolation::create_user;
 
 const VIEWER_PASSWORD: &str = "viewer-password-1";
 
-fn absolute(app: &TestApp, location: &str) -> String {
+pub(crate) fn absolute(app: &TestApp, location: &str) -> String {
     if location.starts_with('/') {
         format!("{}{location}", app.address)
     } else {
@@ -22,7 +22,13 @@ fn absolute(app: &TestApp, location: &str) -> String {
 
 /// Signs `username` in to the console of `realm`; returns where `/admin/{realm}/console/` sends
 /// a signed-in administrator (or the page it answers with, e.g. a 403).
-async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &str, password: &str) -> Answer {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    browser: &HttpBrowser,
+    realm: &str,
+    username: &str,
+    password: &str,
+) -> Answer {
     let start = browser.get(&app.url(&format!("/admin/{realm}/console"))).await;
     assert_eq!(start.status, 302, "{}", start.body);
     let location = start.location.clone().expect("location");
@@ -55,14 +61,14 @@ async fn sign_in(app: &TestApp, browser: &HttpBrowser, realm: &str, username: &s
     browser.get(&app.url(&format!("/admin/{realm}/console/"))).await
 }
 
-async fn open(app: &TestApp, browser: &HttpBrowser, path: &str) -> Answer {
+pub(crate) async fn open(app: &TestApp, browser: &HttpBrowser, path: &str) -> Answer {
     let page = browser.get(&absolute(app, path)).await;
     assert_eq!(page.status, 200, "GET {path}: {}", page.body);
     page
 }
 
 /// The form `id` of `html` as a browser would send it (a checked box without a value sends `on`).
-fn form(html: &str, id: &str) -> HtmlForm {
+pub(crate) fn form(html: &str, id: &str) -> HtmlForm {
     let mut found = HtmlForm::by_id(html, id).unwrap_or_else(|| panic!("form {id} in {html}"));
     let boxes: Vec<String> = found
         .inputs
@@ -78,7 +84,13 @@ fn form(html: &str, id: &str) -> HtmlForm {
 }
 
 /// Submits form `id` of `page` with `changes`.
-async fn submit(app: &TestApp, browser: &HttpBrowser, page: &Answer, id: &str, changes: &[(&str, &str)]) -> Answer {
+pub(crate) async fn submit(
+    app: &TestApp,
+    browser: &HttpBrowser,
+    page: &Answer,
+    id: &str,
+    changes: &[(&str, &str)],
+) -> Answer {
     let mut f = form(&page.body, id);
     assert_eq!(f.method.to_ascii_lowercase(), "post", "form {id}");
     for (name, value) in changes {
@@ -89,7 +101,7 @@ async fn submit(app: &TestApp, browser: &HttpBrowser, page: &Answer, id: &str, c
 }
 
 /// The `value` attribute of the element with `id`.
-fn value_of(html: &str, id: &str) -> Option<String> {
+pub(crate) fn value_of(html: &str, id: &str) -> Option<String> {
     let at = html.find(&format!("id=\"{id}\""))?;
     let tag_start = html[..at].rfind('<')?;
     let tag = &html[tag_start..at + html[at..].find('>')?];
@@ -99,20 +111,20 @@ fn value_of(html: &str, id: &str) -> Option<String> {
 }
 
 /// The location of a 303, checked to start with `prefix`.
-fn see_other(answer: &Answer, prefix: &str) -> String {
+pub(crate) fn see_other(answer: &Answer, prefix: &str) -> String {
     assert_eq!(answer.status, 303, "{}", answer.body);
     let location = answer.location.clone().expect("location");
     assert!(location.starts_with(prefix), "{location} does not start with {prefix}");
     location
 }
 
-async fn json_of(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn json_of(app: &TestApp, path: &str) -> Value {
     let resp = app.admin(Method::GET, path, None).await;
     assert_eq!(resp.status(), 200, "GET {path}");
     resp.json().await.expect("json")
 }
 
-async fn user_count(app: &TestApp, realm: &str) -> i64 {
+pub(crate) async fn user_count(app: &TestApp, realm: &str) -> i64 {
     json_of(app, &format!("/admin/realms/{realm}/users/count"))
         .await
         .as_i64()
@@ -120,7 +132,7 @@ async fn user_count(app: &TestApp, realm: &str) -> i64 {
 }
 
 /// Gives the user one client role of `realm-management`.
-async fn grant_management_role(app: &TestApp, realm: &str, user_id: &str, role: &str) {
+pub(crate) async fn grant_management_role(app: &TestApp, realm: &str, user_id: &str, role: &str) {
     let clients = json_of(app, &format!("/admin/realms/{realm}/clients?clientId=realm-management")).await;
     let management = clients[0]["id"].as_str().expect("realm-management id").to_owned();
     let role = json_of(app, &format!("/admin/realms/{realm}/clients/{management}/roles/{role}")).await;
@@ -135,7 +147,7 @@ async fn grant_management_role(app: &TestApp, realm: &str, user_id: &str, role: 
 }
 
 /// The master admin, signed in to the master console.
-async fn master_admin(app: &TestApp) -> HttpBrowser {
+pub(crate) async fn master_admin(app: &TestApp) -> HttpBrowser {
     let browser = HttpBrowser::new(app);
     let home = sign_in(app, &browser, "master", ADMIN_USER, ADMIN_PASSWORD).await;
     assert_eq!(

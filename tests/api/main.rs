@@ -4,6 +4,7 @@ mod helpers;
 
 mod account_page;
 mod admin_console;
+mod admin_rights;
 mod admin_roles_groups;
 mod admin_sessions;
 mod admin_users;
@@ -16,6 +17,7 @@ mod browser;
 mod brute_force;
 mod cli;
 mod consents;
+mod console_walkthrough;
 mod cors;
 mod discovery;
 mod introspection;
