@@ -307,6 +307,9 @@ async fn rest_rights(app: &TestApp, role: &str, may: Allowed, token: &str) {
     }
 }
 
+/// A console page, whether the holder may see it, and its edit controls with whether they show.
+struct PageRights(String, bool, Vec<(&'static str, bool)>);
+
 /// Whether `html` has an element with `id`.
 fn has_id(html: &str, id: &str) -> bool {
     html.contains(&format!("id=\"{id}\""))
@@ -354,49 +357,49 @@ async fn console_rights(app: &TestApp, role: &str, may: Allowed, user_id: &str, 
 
     // Pages: shown with the right to view them, else the 403 page; edit controls only with the
     // right to use them.
-    let pages: [(String, bool, &[(&str, bool)]); 8] = [
-        (
+    let pages: [PageRights; 8] = [
+        PageRights(
             format!("{base}/settings"),
             may.view_realm,
-            &[("save-settings", may.manage_realm)],
+            vec![("save-settings", may.manage_realm)],
         ),
-        (
+        PageRights(
             format!("{base}/keys"),
             may.view_realm,
-            &[("rotate-key", may.manage_realm)],
+            vec![("rotate-key", may.manage_realm)],
         ),
-        (
+        PageRights(
             format!("{base}/roles"),
             may.view_realm,
-            &[("create-role", may.manage_realm)],
+            vec![("create-role", may.manage_realm)],
         ),
-        (
+        PageRights(
             format!("{base}/users"),
             may.view_users,
-            &[("add-user", may.manage_users)],
+            vec![("add-user", may.manage_users)],
         ),
-        (format!("{base}/users/new"), may.manage_users, &[("new-user", true)]),
-        (
+        PageRights(format!("{base}/users/new"), may.manage_users, vec![("new-user", true)]),
+        PageRights(
             format!("{base}/users/{carol}"),
             may.view_users,
-            &[
+            vec![
                 ("save-user", may.manage_users),
                 ("set-password", may.manage_users),
                 ("delete-user", may.manage_users),
             ],
         ),
-        (
+        PageRights(
             format!("{base}/clients"),
             may.view_clients,
-            &[("create-client", may.manage_clients)],
+            vec![("create-client", may.manage_clients)],
         ),
-        (
+        PageRights(
             format!("{base}/clients/{billing}"),
             may.view_clients,
-            &[("regenerate-secret", may.manage_clients)],
+            vec![("regenerate-secret", may.manage_clients)],
         ),
     ];
-    for (path, visible, controls) in pages {
+    for PageRights(path, visible, controls) in pages {
         let page = browser.get(&app.url(&path)).await;
         if !visible {
             refused(&page, role, &format!("GET {path}"));
@@ -404,7 +407,7 @@ async fn console_rights(app: &TestApp, role: &str, may: Allowed, user_id: &str, 
         }
         assert_eq!(page.status, 200, "{role}: GET {path}: {}", page.body);
         for (id, shown) in controls {
-            assert_eq!(has_id(&page.body, id), *shown, "{role}: #{id} on {path}");
+            assert_eq!(has_id(&page.body, id), shown, "{role}: #{id} on {path}");
         }
         for (id, shown) in [
             ("nav-settings", may.view_realm),

@@ -367,7 +367,10 @@ async fn admin_console_walkthrough_in_a_real_browser() {
     navigate(&browser, "#nav-keys", "Keys").await;
     browser.wait_for("table#keys", "the key list").await;
     assert_eq!(heading(&browser).await, "Signing keys");
-    assert_eq!(texts(&browser, "tr.key-active code.kid").await, [kid_before.clone()]);
+    assert_eq!(
+        texts(&browser, "tr.key-active code.kid").await,
+        std::slice::from_ref(&kid_before)
+    );
     navigate(&browser, "#rotate-key-submit", "Rotate key").await;
     assert!(browser
         .text_of("#console-notice", "the notice")
