@@ -2,13 +2,11 @@
 //! through the `account` client, CSRF, show-once secrets, per-user isolation, form errors; plain
 //! HTTP with a cookie-keeping client, and once in a real browser (Chromium via WebDriver).
 
-use std::path::PathBuf;
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::authorization_code::{Answer, Browser as HttpBrowser, PASSWORD};
-use crate::browser::{create_user_with_profile, element_text, html_unescape, sso_realm, Browser};
+use crate::browser::{create_user_with_profile, element_text, html_unescape, screenshot_dir, sso_realm, Browser};
 use crate::helpers::{spawn_app, TestApp};
 
 /// A realm (with the client scope `read:users`) and the users alice and bob; returns their ids.
@@ -398,17 +396,6 @@ async fn account_page_shows_bad_input_next_to_its_field_and_keeps_it() {
     // Nothing was made.
     let listing = browser.get(&keys_page(&app, "acct")).await;
     assert!(listing.body.contains("id=\"no-keys\""), "{}", listing.body);
-}
-
-/// Where the browser test leaves its screenshot: `NEXUS_TEST_SCREENSHOTS`, else
-/// `$TMPDIR/nexus-screenshots`.
-fn screenshot_dir() -> PathBuf {
-    let dir = std::env::var_os("NEXUS_TEST_SCREENSHOTS")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("nexus-screenshots"));
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    dir
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use crate::isolation::create_user;
 
 const VIEWER_PASSWORD: &str = "viewer-password-1";
 
-fn absolute(app: &TestApp, location: &str) -> String {
+pub(crate) fn absolute(app: &TestApp, location: &str) -> String {
     if location.starts_with('/') {
         format!("{}{location}", app.address)
     } else {
@@ -124,7 +124,7 @@ pub(crate) async fn json_of(app: &TestApp, path: &str) -> Value {
     resp.json().await.expect("json")
 }
 
-async fn user_count(app: &TestApp, realm: &str) -> i64 {
+pub(crate) async fn user_count(app: &TestApp, realm: &str) -> i64 {
     json_of(app, &format!("/admin/realms/{realm}/users/count"))
         .await
         .as_i64()

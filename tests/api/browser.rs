@@ -371,6 +371,18 @@ impl Browser {
         }
     }
 
+    /// Saves a screenshot of the page as `{dir}/{name}.png`; returns its path.
+    pub async fn save_screenshot(&self, dir: &std::path::Path, name: &str) -> PathBuf {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
     /// Runs `script` (an async function body: it may `await`; its value is returned) in the page.
     pub async fn eval_async(&self, script: &str) -> Value {
         let wrapped = format!(
@@ -389,6 +401,25 @@ impl Browser {
         }
         out["ok"].clone()
     }
+}
+
+/// Where the browser tests leave screenshots for a person to look at: `NEXUS_TEST_SCREENSHOTS`,
+/// else `$TMPDIR/nexus-screenshots` (created).
+pub fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("NEXUS_TEST_SCREENSHOTS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("nexus-screenshots"));
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// A folder of `screenshot_dir()` for one test's series, per storage stack (`{name}-{stack}`), so
+/// the two runs of `scripts/test.sh` do not overwrite each other.
+pub fn screenshot_series(name: &str) -> PathBuf {
+    let dir = screenshot_dir().join(format!("{name}-{}", crate::helpers::stack()));
+    std::fs::create_dir_all(&dir).expect("screenshot series dir");
+    dir
 }
 
 // ---------------------------------------------------------------------------------------------
