@@ -18,7 +18,7 @@ use crate::domain::dates::{format_rfc3339, parse_rfc3339};
 use crate::error::AppError;
 use crate::oauth::tokens::issue_api_key_token;
 use crate::service::api_keys::{self as keys, ApiKeyError, NewApiKey};
-use crate::service::authz::AdminPermission;
+use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::state::AppState;
 use crate::store::db::DbError;
 
@@ -505,9 +505,27 @@ async fn key_for_token(
 }
 
 /// The admin API's errors keep its shapes; the key rules' errors are problems.
-enum AdminFailure {
+pub enum AdminFailure {
     Admin(AppError),
     Problem(Problem),
+}
+
+impl AdminFailure {
+    /// For a page: the status and words of a refused request (a key rule's problem, bad input, a
+    /// conflict), or the admin API's error that gets a page of its own.
+    pub fn form_message(self) -> Result<(actix_web::http::StatusCode, String), AppError> {
+        match self {
+            Self::Problem(p) if p.status.is_client_error() && p.status.as_u16() != 403 && p.status.as_u16() != 404 => {
+                Ok((p.status, p.detail))
+            }
+            Self::Problem(p) if p.status.as_u16() == 403 => Err(AppError::Forbidden),
+            Self::Problem(p) if p.status.as_u16() == 404 => Err(AppError::not_found(p.detail)),
+            Self::Problem(p) => Err(AppError::Internal(anyhow::anyhow!(p.detail))),
+            Self::Admin(AppError::BadRequest(m)) => Ok((actix_web::http::StatusCode::BAD_REQUEST, m)),
+            Self::Admin(AppError::Conflict(m)) => Ok((actix_web::http::StatusCode::CONFLICT, m)),
+            Self::Admin(e) => Err(e),
+        }
+    }
 }
 
 impl From<AppError> for AdminFailure {
@@ -576,32 +594,60 @@ async fn admin_create(
 ) -> HttpResponse {
     let result = async {
         let (realm_name, user_id) = path.into_inner();
-        let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
-        let request = new_key_request(parse_body(&body)?)?;
-        let master = state.master_key.clone();
-        let now = state.now();
-        let realm_row = realm.realm.clone();
-        let actor = principal.user.id.clone();
-        let (key, secret) = state
-            .db
-            .transaction(move |conn| -> Result<(ApiKey, String), AdminFailure> {
-                // A key acts as its owner: the admin may not mint one for someone above them.
-                let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
-                Ok(keys::create(
-                    conn,
-                    &master,
-                    &realm_row.id,
-                    &user.id,
-                    &actor,
-                    request,
-                    now,
-                )?)
-            })
-            .await?;
+        let (principal, _) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+        let (key, secret) = create_key_as_admin(&state, &principal, &realm_name, user_id, &body).await?;
         Ok::<HttpResponse, AdminFailure>(created(&req, &key, &secret))
     }
     .await;
     admin_respond(&req, result)
+}
+
+/// Creates a key of `user_id` for an admin who may manage that user (the admin API's POST and the
+/// console): `body` is seed 004's JSON request. The key and its secret, shown once.
+pub async fn create_key_as_admin(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    user_id: String,
+    body: &[u8],
+) -> Result<(ApiKey, String), AdminFailure> {
+    let realm = super::admin::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let request = new_key_request(parse_body(body)?)?;
+    let master = state.master_key.clone();
+    let now = state.now();
+    let realm_row = realm.realm.clone();
+    let principal = principal.clone();
+    let actor = principal.user.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(ApiKey, String), AdminFailure> {
+            // A key acts as its owner: the admin may not mint one for someone above them.
+            let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
+            Ok(keys::create(
+                conn,
+                &master,
+                &realm_row.id,
+                &user.id,
+                &actor,
+                request,
+                now,
+            )?)
+        })
+        .await
+}
+
+/// Deletes a key of `user_id` for an admin who may manage that user (the console; the admin API's
+/// DELETE goes through `admin_change`, which this shares).
+pub async fn delete_key_as_admin(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    user_id: String,
+    id: String,
+) -> Result<(), AdminFailure> {
+    change_key_as_admin(state, principal, realm_name, user_id, id, KeyChange::Delete)
+        .await
+        .map(|_| ())
 }
 
 async fn admin_get(
@@ -635,26 +681,39 @@ async fn admin_change(
 ) -> HttpResponse {
     let result = async {
         let (realm_name, user_id, id) = path.into_inner();
-        let (principal, realm) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
-        let change = change?;
-        let realm_row = realm.realm.clone();
-        let master = state.master_key.clone();
-        let now = state.now();
-        let (key, secret) = state
-            .db
-            .transaction(move |conn| -> Result<_, AdminFailure> {
-                let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
-                let actor = principal.user.id.clone();
-                Ok(apply_change(
-                    conn, &master, &realm_row, &user.id, &id, &actor, change, now,
-                )?)
-            })
-            .await?;
-        super::admin::invalidate(&state, &realm_name).await;
+        let (principal, _) = admin_realm(&state, &req, &realm_name, AdminPermission::ManageUsers).await?;
+        let (key, secret) = change_key_as_admin(&state, &principal, &realm_name, user_id, id, change?).await?;
         Ok::<HttpResponse, AdminFailure>(changed(key, secret))
     }
     .await;
     admin_respond(&req, result)
+}
+
+async fn change_key_as_admin(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    user_id: String,
+    id: String,
+    change: KeyChange,
+) -> Result<(Option<ApiKey>, Option<String>), AdminFailure> {
+    let realm = super::admin::realm_for(state, principal, realm_name, AdminPermission::ManageUsers).await?;
+    let realm_row = realm.realm.clone();
+    let master = state.master_key.clone();
+    let now = state.now();
+    let principal = principal.clone();
+    let changed = state
+        .db
+        .transaction(move |conn| -> Result<_, AdminFailure> {
+            let user = load_managed_user(conn, &principal, &realm_row, &user_id)?;
+            let actor = principal.user.id.clone();
+            Ok(apply_change(
+                conn, &master, &realm_row, &user.id, &id, &actor, change, now,
+            )?)
+        })
+        .await?;
+    super::admin::invalidate(state, realm_name).await;
+    Ok(changed)
 }
 
 async fn admin_update(

@@ -597,3 +597,72 @@ async fn admin_api_logs_everyone_out_of_one_realm() {
         "another realm's sessions live on"
     );
 }
+
+/// API keys from a user's page: created through the admin API's own operation, the secret shown
+/// once, refused input kept beside its field, deletion after a confirmation.
+#[tokio::test]
+async fn console_creates_and_deletes_a_users_api_keys() {
+    let app = spawn_app().await;
+    app.create_realm("shop").await;
+    let bob = create_user(&app, "shop", "bob", "bob-password-1", true).await;
+    let browser = master_admin(&app).await;
+
+    let user = open(&app, &browser, &format!("{BASE}/users/{bob}")).await;
+    let refused = submit(
+        &app,
+        &browser,
+        &user,
+        "create-api-key",
+        &[("keyDescription", "ci"), ("keyExpires", "someday")],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        element_text(&refused.body, "keyExpires-error").is_some(),
+        "{}",
+        refused.body
+    );
+    assert_eq!(value_of(&refused.body, "keyExpires").as_deref(), Some("someday"));
+    assert_eq!(
+        json_of(&app, &format!("/admin/realms/shop/users/{bob}/api-keys")).await,
+        json!([])
+    );
+
+    let made = submit(
+        &app,
+        &browser,
+        &user,
+        "create-api-key",
+        &[("keyDescription", "ci"), ("keyEnvironment", "test")],
+    )
+    .await;
+    let shown_url = see_other(&made, &format!("{BASE}/users/{bob}?notice=api-key-created&shown="));
+    let shown = open(&app, &browser, &shown_url).await;
+    let secret = value_of(&shown.body, "new-key-secret-value").expect("secret shown");
+    assert!(secret.starts_with("nx_test_"), "{secret}");
+    let again = open(&app, &browser, &shown_url).await;
+    assert!(!again.body.contains(&secret), "shown once");
+    let keys = json_of(&app, &format!("/admin/realms/shop/users/{bob}/api-keys")).await;
+    let key_id = keys[0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(keys[0]["description"], "ci");
+    assert_eq!(keys[0]["environment"], "test");
+    let exchange = |secret: String| {
+        let (app, key_id) = (&app, key_id.clone());
+        async move {
+            app.http
+                .post(app.url("/realms/shop/api/v1/oauth/tokens"))
+                .json(&json!({ "apiKey": key_id, "apiSecret": secret }))
+                .send()
+                .await
+                .expect("key for token")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(exchange(secret.clone()).await, 200, "the shown secret works");
+
+    let confirm = open(&app, &browser, &format!("{BASE}/users/{bob}/api-keys/{key_id}/delete")).await;
+    let deleted = submit(&app, &browser, &confirm, "confirm-form", &[]).await;
+    see_other(&deleted, &format!("{BASE}/users/{bob}?notice=api-key-deleted"));
+    assert_eq!(exchange(secret).await, 401, "a deleted key is refused at once");
+}

@@ -222,23 +222,20 @@ async fn admin_console_walkthrough_in_a_real_browser() {
     assert_eq!(client["standardFlowEnabled"], true);
     assert_eq!(client["serviceAccountsEnabled"], false);
     assert_eq!(client["redirectUris"], json!([REDIRECT]));
-    // The console's new-client form has no "consent required" box yet (client editing is not
-    // built, ADR 015): the REST API sets it, and the client page must show it.
-    let resp = app
-        .admin(
-            Method::PUT,
-            &format!("/admin/realms/shop/clients/{client_id}"),
-            Some(json!({ "consentRequired": true })),
-        )
-        .await;
-    assert_eq!(resp.status(), 204);
-    browser.client.refresh().await.expect("reload");
-    let summary = browser.text_of("#client-summary", "the client summary").await;
-    let summary = summary.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(summary.contains("Consent required yes"), "{summary}");
+    // Consent is asked for: ticked on the client's settings form, saved, and shown ticked again.
+    let consent = browser.wait_for("#consentRequired", "the consent box").await;
+    assert!(!consent.is_selected().await.expect("selected"));
+    browser.click("#consentRequired", "Ask users for consent").await;
+    navigate(&browser, "#save-client", "Save").await;
+    assert_eq!(
+        browser.text_of("#console-notice", "the notice").await,
+        "Your changes were saved."
+    );
+    let consent = browser.wait_for("#consentRequired", "the consent box").await;
+    assert!(consent.is_selected().await.expect("selected"));
     let client = json_of(&app, &format!("/admin/realms/shop/clients/{client_id}")).await;
     assert_eq!(client["consentRequired"], true);
-    assert_eq!(client["redirectUris"], json!([REDIRECT]), "the PUT kept the rest");
+    assert_eq!(client["redirectUris"], json!([REDIRECT]), "the form kept the rest");
 
     navigate(&browser, "#nav-clients", "Clients").await;
     browser.wait_for("table#clients", "the client list").await;
@@ -289,7 +286,7 @@ async fn admin_console_walkthrough_in_a_real_browser() {
         browser.text_of("#console-notice", "the notice").await,
         "The role was created."
     );
-    assert!(texts(&browser, "td.role-name").await.contains(&"auditor".to_owned()));
+    assert!(texts(&browser, "a.role-name").await.contains(&"auditor".to_owned()));
     let role = json_of(&app, "/admin/realms/shop/roles/auditor").await;
     assert_eq!(role["description"], "Reads the books");
     shot(&browser, &shots, "05-roles").await;
@@ -304,12 +301,12 @@ async fn admin_console_walkthrough_in_a_real_browser() {
     .await;
     assert_eq!(browser.text_of("#user-name", "the user page").await, "bob");
     browser
-        .wait_for("select#add-role", "the role to assign")
+        .wait_for("select#user-roles-add", "the role to assign")
         .await
-        .select_by_value("auditor")
+        .select_by_value("realm/auditor")
         .await
         .expect("select auditor");
-    navigate(&browser, "#assign-role-submit", "Assign role").await;
+    navigate(&browser, "#user-roles-submit", "Assign role").await;
     assert_eq!(
         browser.text_of("#console-notice", "the notice").await,
         "The role mappings were changed."
@@ -471,17 +468,10 @@ async fn admin_console_walkthrough_in_a_real_browser() {
     browser.close().await;
 }
 
-// DEPENDS ON account-console branch: the account console's Password and Applications sections
-// (`/realms/{realm}/account/password`, `/realms/{realm}/account/consents`) are built on another
-// branch. Until it is merged this test fails at the first of those pages. The element ids it
-// assumes are listed in the report of the console-tests branch and here:
-//   navigation:  #nav-password, #nav-consents (as in that branch's layout)
-//   password:    form#password-form with #current-password, #new-password, #confirm-password,
-//                submit #save-password; success notice #account-notice
-//   consents:    table#consents, a row tr[data-client-id='{clientId}'] per application with a
-//                revoke button `.revoke-consent` (a confirmation page with #confirm-form and
-//                its submit, if there is one, is followed); success notice #account-notice,
-//                then no row for that client (or #no-consents)
+/// The second half of issue 5's walk-through: the user of the first half, on the account console
+/// (docs/adr/012-account-page.md), changes their password (`/account/password`: the current one,
+/// the new one twice) and removes an application's access (`/account/consents`, then the
+/// confirmation page), in Chromium.
 #[tokio::test]
 async fn account_console_walkthrough() {
     let app = spawn_app().await;
@@ -519,10 +509,10 @@ async fn account_console_walkthrough() {
     navigate(&browser, "#nav-password", "Password").await;
     browser.wait_for("form#password-form", "the password form").await;
     shot(&browser, &shots, "01-password").await;
-    browser.type_into("#current-password", BOB_PASSWORD).await;
-    browser.type_into("#new-password", BOB_NEW_PASSWORD).await;
-    browser.type_into("#confirm-password", BOB_NEW_PASSWORD).await;
-    navigate(&browser, "#save-password", "Save password").await;
+    browser.type_into("#current_password", BOB_PASSWORD).await;
+    browser.type_into("#new_password", BOB_NEW_PASSWORD).await;
+    browser.type_into("#confirm_password", BOB_NEW_PASSWORD).await;
+    navigate(&browser, "#change-password", "Change password").await;
     let notice = browser.text_of("#account-notice", "the notice").await;
     assert!(!notice.is_empty());
     shot(&browser, &shots, "02-password-changed").await;
@@ -544,10 +534,10 @@ async fn account_console_walkthrough() {
 
     // Revoke the consent to the client.
     navigate(&browser, "#nav-consents", "Applications").await;
-    let row = format!("tr[data-client-id='{CLIENT}']");
+    let row = format!("section[data-client-id='{CLIENT}']");
     browser.wait_for(&row, "the client's row").await;
     shot(&browser, &shots, "03-applications").await;
-    navigate(&browser, &format!("{row} .revoke-consent"), "Revoke").await;
+    navigate(&browser, &format!("{row} a.danger"), "Remove access").await;
     if browser.has("#confirm-form").await {
         navigate(&browser, "#confirm-form [type=submit]", "the confirmation").await;
     }

@@ -83,6 +83,11 @@ pub fn notice_text(notice: &str) -> Option<&'static str> {
         "password-set" => "The password was set.",
         "roles-changed" => "The role mappings were changed.",
         "groups-changed" => "The group memberships were changed.",
+        "api-key-created" => "The API key was created. Copy its secret now: it is shown only once.",
+        "api-key-created-pending-approval" => {
+            "The API key was created; it works once a second administrator approves it. Copy its secret now: it is shown only once."
+        }
+        "api-key-deleted" => "The API key was deleted.",
         "consent-revoked" => "The consent was revoked, with the tokens the client held for the user.",
         "session-ended" => "The session was signed out.",
         "signed-out-all" => "Every session of the realm was signed out.",

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
 use super::mappings;
 use super::views::{
-    ConsentRow, GroupOption, KeyRow, KeysPage, MappingsView, NewUserPage, Pager, RealmRow, RealmsPage, Rights,
-    SessionRow, SettingsForm, SettingsPage, UserForm, UserKeyRow, UserPage, UserRow, UsersPage,
+    ApiKeyForm, ConsentRow, GroupOption, KeyRow, KeysPage, MappingsView, NewUserPage, Pager, RealmRow, RealmsPage,
+    Rights, SessionRow, SettingsForm, SettingsPage, UserForm, UserKeyRow, UserPage, UserRow, UsersPage,
 };
 use super::{callback, failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::dates::format_rfc3339;
@@ -20,7 +20,9 @@ use crate::http::admin::groups::GroupTree;
 use crate::http::admin::repr::{CredentialRepr, RealmRepr, UserRepr};
 use crate::http::admin::roles::Subject;
 use crate::http::admin::{consents as consent_api, realm_for, realms as realm_api, users as user_api};
+use crate::http::api_keys as key_api;
 use crate::http::pages::realm_title;
+use crate::http::shown_once;
 use crate::http::views::page as render;
 use crate::oauth::params::FormParams;
 use crate::service::authz::AdminPermission;
@@ -48,6 +50,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/r/{target}/users/{id}/password"), web::post().to(set_password))
         .route(&at("/r/{target}/users/{id}/roles"), web::post().to(change_roles))
         .route(&at("/r/{target}/users/{id}/groups"), web::post().to(change_groups))
+        .route(&at("/r/{target}/users/{id}/api-keys"), web::post().to(create_api_key))
+        .route(
+            &at("/r/{target}/users/{id}/api-keys/{key}/delete"),
+            web::get().to(confirm_delete_api_key),
+        )
+        .route(
+            &at("/r/{target}/users/{id}/api-keys/{key}/delete"),
+            web::post().to(delete_api_key),
+        )
         .route(
             &at("/r/{target}/users/{id}/consents/{client}/revoke"),
             web::post().to(revoke_consent),
@@ -589,7 +600,16 @@ const USER_FIELDS: &[(&str, &[&str])] = &[
 enum UserFailure {
     Details(StatusCode, UserForm, FormErrors),
     Password(StatusCode, FormErrors),
+    ApiKey(StatusCode, ApiKeyForm, FormErrors),
 }
+
+/// Where a key rule's message belongs on the new-key form.
+const KEY_FIELDS: &[(&str, &[&str])] = &[
+    ("keyExpires", &["expires"]),
+    ("keyKind", &["kind"]),
+    ("keyEnvironment", &["environment"]),
+    ("keyDescription", &["description"]),
+];
 
 /// Everything a user page lists besides the details.
 struct UserExtras {
@@ -628,9 +648,10 @@ async fn render_user(
     a: &Admin,
     target: &str,
     id: String,
-    notice: Option<&str>,
+    query: &ListQuery,
     failure: Option<UserFailure>,
 ) -> Result<HttpResponse, HttpResponse> {
+    let notice = query.notice.as_deref();
     let runtime = realm_for(state, &a.principal, target, AdminPermission::ViewUsers)
         .await
         .map_err(|e| failure_page(a, e))?;
@@ -705,11 +726,25 @@ async fn render_user(
         email_verified: user.email_verified,
     };
     let none = FormErrors::default();
-    let (status, form, errors, password_errors) = match failure {
-        None => (StatusCode::OK, stored(), none.clone(), none),
-        Some(UserFailure::Details(status, typed, errors)) => (status, typed, errors, none),
-        Some(UserFailure::Password(status, errors)) => (status, stored(), none, errors),
+    let new_key = || ApiKeyForm {
+        kind: "secret".into(),
+        environment: "live".into(),
+        ..ApiKeyForm::default()
     };
+    let (status, form, errors, password_errors, key_form, key_errors) = match failure {
+        None => (StatusCode::OK, stored(), none.clone(), none.clone(), new_key(), none),
+        Some(UserFailure::Details(status, typed, errors)) => (status, typed, errors, none.clone(), new_key(), none),
+        Some(UserFailure::Password(status, errors)) => (status, stored(), none.clone(), errors, new_key(), none),
+        Some(UserFailure::ApiKey(status, typed, errors)) => (status, stored(), none.clone(), none, typed, errors),
+    };
+    // A key secret just generated for this user, shown this once.
+    let shown: Option<(String, String)> = match query.shown.as_deref() {
+        Some(nonce) => shown_once::take(state, &shown_scope(a), &a.session.id, nonce)
+            .await
+            .map_err(|e| internal_error(realm_title(&a.home), e))?,
+        None => None,
+    };
+    let shown_secret = shown.filter(|(owner, _)| *owner == user.id).map(|(_, secret)| secret);
     let chrome = Chrome::new(state, a, target, notice);
     Ok(render(
         status,
@@ -726,6 +761,9 @@ async fn render_user(
             sessions: &session_rows,
             consents: &extras.consents,
             api_keys: &extras.api_keys,
+            key_form: &key_form,
+            key_errors: &key_errors,
+            shown_secret: shown_secret.as_deref(),
         },
     ))
 }
@@ -737,7 +775,7 @@ async fn user_page(
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
     let (_, target, id) = path.into_inner();
-    respond(async { render_user(&state, &a, &target, id, query.notice.as_deref(), None).await }.await)
+    respond(async { render_user(&state, &a, &target, id, &query, None).await }.await)
 }
 
 async fn save_user(
@@ -760,7 +798,7 @@ async fn save_user(
                     &a,
                     &target,
                     id,
-                    None,
+                    &ListQuery::default(),
                     Some(UserFailure::Details(
                         status,
                         typed,
@@ -800,7 +838,7 @@ async fn set_password(
                     &a,
                     &target,
                     id,
-                    None,
+                    &ListQuery::default(),
                     Some(UserFailure::Password(status, FormErrors::at("password", message))),
                 )
                 .await,
@@ -841,6 +879,124 @@ async fn change_groups(
             a.base()
         )),
         Err(e) => failure_page(&a, e),
+    }
+}
+
+fn shown_scope(a: &Admin) -> String {
+    format!("console:{}", a.home.realm.id)
+}
+
+/// Creates an API key for the user through the admin API's own operation and shows its secret once.
+async fn create_api_key(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    Posted(a, form): Posted,
+) -> HttpResponse {
+    let (_, target, id) = path.into_inner();
+    let typed = ApiKeyForm {
+        description: field(&form, "keyDescription"),
+        kind: field(&form, "keyKind"),
+        environment: field(&form, "keyEnvironment"),
+        expires: field(&form, "keyExpires"),
+    };
+    let mut body = json!({ "kind": typed.kind, "environment": typed.environment });
+    if !typed.description.is_empty() {
+        body["description"] = json!(typed.description);
+    }
+    if !typed.expires.is_empty() {
+        match crate::domain::dates::parse_date_end_of_day(&typed.expires) {
+            Some(at) => body["expiresAt"] = json!(format_rfc3339(at)),
+            None => {
+                let errors = FormErrors::at("keyExpires", "Enter a date as yyyy-mm-dd.");
+                return respond(
+                    render_user(
+                        &state,
+                        &a,
+                        &target,
+                        id,
+                        &ListQuery::default(),
+                        Some(UserFailure::ApiKey(StatusCode::BAD_REQUEST, typed, errors)),
+                    )
+                    .await,
+                );
+            }
+        }
+    }
+    let created =
+        key_api::create_key_as_admin(&state, &a.principal, &target, id.clone(), body.to_string().as_bytes()).await;
+    match created {
+        Ok((key, secret)) => {
+            let notice = if key.pending_approval.is_some() {
+                "api-key-created-pending-approval"
+            } else {
+                "api-key-created"
+            };
+            match shown_once::hold(&state, &shown_scope(&a), &a.session.id, (id.clone(), secret)).await {
+                Ok(nonce) => see_other(&format!(
+                    "{}/r/{target}/users/{id}?notice={notice}&shown={nonce}#api-keys",
+                    a.base()
+                )),
+                Err(e) => internal_error(realm_title(&a.home), e),
+            }
+        }
+        Err(failure) => match failure.form_message() {
+            Ok((status, message)) => respond(
+                render_user(
+                    &state,
+                    &a,
+                    &target,
+                    id,
+                    &ListQuery::default(),
+                    Some(UserFailure::ApiKey(
+                        status,
+                        typed,
+                        FormErrors::placed(message, KEY_FIELDS),
+                    )),
+                )
+                .await,
+            ),
+            Err(e) => failure_page(&a, e),
+        },
+    }
+}
+
+async fn confirm_delete_api_key(
+    state: web::Data<AppState>,
+    SignedIn(a): SignedIn,
+    path: web::Path<(String, String, String, String)>,
+) -> HttpResponse {
+    let (_, target, id, key) = path.into_inner();
+    if let Err(e) = realm_for(&state, &a.principal, &target, AdminPermission::ManageUsers).await {
+        return failure_page(&a, e);
+    }
+    let chrome = Chrome::new(&state, &a, &target, None);
+    let explanation = format!(
+        "The API key {key} stops working at once, and so do the tokens it was exchanged for. This cannot be undone."
+    );
+    chrome.confirm(
+        "users",
+        "Delete API key",
+        &explanation,
+        &format!("/users/{id}/api-keys/{key}/delete"),
+        &format!("/users/{id}"),
+    )
+}
+
+async fn delete_api_key(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+    Posted(a, _): Posted,
+) -> HttpResponse {
+    let (_, target, id, key) = path.into_inner();
+    match key_api::delete_key_as_admin(&state, &a.principal, &target, id.clone(), key).await {
+        Ok(()) => see_other(&format!(
+            "{}/r/{target}/users/{id}?notice=api-key-deleted#api-keys",
+            a.base()
+        )),
+        Err(failure) => match failure.form_message() {
+            Ok((_, message)) => failure_page(&a, AppError::bad_request(message)),
+            Err(e) => failure_page(&a, e),
+        },
     }
 }
 

@@ -211,6 +211,22 @@ pub struct UserPage<'a> {
     pub sessions: &'a [SessionRow],
     pub consents: &'a [ConsentRow],
     pub api_keys: &'a [UserKeyRow],
+    pub key_form: &'a ApiKeyForm,
+    pub key_errors: &'a super::common::FormErrors,
+    /// A key secret just generated, shown this once.
+    pub shown_secret: Option<&'a str>,
+}
+
+/// The new-API-key form of a user's page, as typed.
+#[derive(Default)]
+pub struct ApiKeyForm {
+    pub description: String,
+    /// `secret` or `publishable`.
+    pub kind: String,
+    /// `live` or `test`.
+    pub environment: String,
+    /// `yyyy-mm-dd`, empty for the default lifetime.
+    pub expires: String,
 }
 
 pub struct RoleRow {
