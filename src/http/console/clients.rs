@@ -6,7 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
+use super::common::{
+    checked, confirm_deletion, field, form_message, respond, Chrome, Deletion, FormErrors, ListQuery, PAGE_SIZE,
+};
 use super::mappings;
 use super::views::{
     ClientEditPage, ClientForm, ClientRoleRow, ClientRow, ClientSettingsForm, ClientsPage, Pager, ScopeChoiceRow,
@@ -656,26 +658,26 @@ async fn confirm_delete(
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
     let (_, target, id) = path.into_inner();
-    respond(
-        async {
-            let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ManageClients)
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let (realm_id, client_id) = (runtime.realm.id.clone(), id.clone());
-            let client = state
-                .db
-                .run(move |conn| client_api::load_client(conn, &realm_id, &client_id))
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let chrome = Chrome::new(&state, &a, &target, None);
-            let explanation = format!(
-                "The client {} will be deleted with its roles, its service account and its secret. Applications using it stop working. This cannot be undone.",
-                client.client_id
-            );
-            Ok(chrome.confirm("clients", "Delete client", &explanation, &format!("/clients/{id}/delete"), &format!("/clients/{id}")))
-        }
-        .await,
+    let client = id.clone();
+    confirm_deletion(
+        &state,
+        &a,
+        &target,
+        AdminPermission::ManageClients,
+        move |conn, realm_id| Ok(client_api::load_client(conn, realm_id, &client)?.client_id),
+        |name| {
+            format!(
+                "The client {name} will be deleted with its roles, its service account and its secret. Applications using it stop working. This cannot be undone."
+            )
+        },
+        Deletion {
+            section: "clients",
+            title: "Delete client",
+            action: format!("/clients/{id}/delete"),
+            cancel: format!("/clients/{id}"),
+        },
     )
+    .await
 }
 
 async fn delete_client(

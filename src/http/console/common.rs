@@ -73,6 +73,42 @@ impl Chrome {
     }
 }
 
+/// What the page before a deletion says and where its buttons lead (paths below the realm).
+pub struct Deletion<'a> {
+    pub section: &'a str,
+    pub title: &'a str,
+    pub action: String,
+    pub cancel: String,
+}
+
+/// The "are you sure?" page before deleting something of the realm `target` that `name_of` names
+/// (read in the database: an unknown one gives the not-found page), for an admin holding
+/// `permission`; `explain` words the consequences for that name.
+pub async fn confirm_deletion<F>(
+    state: &AppState,
+    a: &Admin,
+    target: &str,
+    permission: crate::service::authz::AdminPermission,
+    name_of: F,
+    explain: impl FnOnce(&str) -> String,
+    page: Deletion<'_>,
+) -> HttpResponse
+where
+    F: FnOnce(&mut crate::store::db::DbConnection, &str) -> Result<String, AppError> + Send + 'static,
+{
+    let runtime = match crate::http::admin::realm_for(state, &a.principal, target, permission).await {
+        Ok(runtime) => runtime,
+        Err(e) => return super::failure_page(a, e),
+    };
+    let realm_id = runtime.realm.id.clone();
+    let name = match state.db.run(move |conn| name_of(conn, &realm_id)).await {
+        Ok(name) => name,
+        Err(e) => return super::failure_page(a, e),
+    };
+    let chrome = Chrome::new(state, a, target, None);
+    chrome.confirm(page.section, page.title, &explain(&name), &page.action, &page.cancel)
+}
+
 /// Notices are named in the redirect's query and worded here, so no page repeats text from a URL.
 pub fn notice_text(notice: &str) -> Option<&'static str> {
     Some(match notice {

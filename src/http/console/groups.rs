@@ -5,7 +5,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::common::{field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
+use super::common::{
+    confirm_deletion, field, form_message, respond, Chrome, Deletion, FormErrors, ListQuery, PAGE_SIZE,
+};
 use super::mappings;
 use super::views::{GroupPage, GroupRow, GroupsPage, Pager, UserRow};
 use super::{failure_page, internal_error, see_other, Admin, Posted, SignedIn};
@@ -253,28 +255,29 @@ async fn confirm_delete(
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
     let (_, target, id) = path.into_inner();
-    respond(
-        async {
-            let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ManageUsers)
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let (realm_id, group_id) = (runtime.realm.id.clone(), id.clone());
-            let path = state
-                .db
-                .run(move |conn| -> Result<String, AppError> {
-                    let group = group_api::load_group(conn, &realm_id, &group_id)?;
-                    Ok(GroupTree::load(conn, &realm_id)?.path(&group.id))
-                })
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let chrome = Chrome::new(&state, &a, &target, None);
-            let explanation = format!(
+    let group = id.clone();
+    confirm_deletion(
+        &state,
+        &a,
+        &target,
+        AdminPermission::ManageUsers,
+        move |conn, realm_id| {
+            let group = group_api::load_group(conn, realm_id, &group)?;
+            Ok(GroupTree::load(conn, realm_id)?.path(&group.id))
+        },
+        |path| {
+            format!(
                 "The group {path} will be deleted with its subgroups. Its members stay, but lose the roles the group gave them. This cannot be undone."
-            );
-            Ok(chrome.confirm("groups", "Delete group", &explanation, &format!("/groups/{id}/delete"), &format!("/groups/{id}")))
-        }
-        .await,
+            )
+        },
+        Deletion {
+            section: "groups",
+            title: "Delete group",
+            action: format!("/groups/{id}/delete"),
+            cancel: format!("/groups/{id}"),
+        },
     )
+    .await
 }
 
 async fn delete_group(

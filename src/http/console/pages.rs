@@ -6,7 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
+use super::common::{
+    checked, confirm_deletion, field, form_message, respond, Chrome, Deletion, FormErrors, ListQuery, PAGE_SIZE,
+};
 use super::mappings;
 use super::views::{
     ApiKeyForm, ConsentRow, GroupOption, KeyRow, KeysPage, MappingsView, NewUserPage, Pager, RealmRow, RealmsPage,
@@ -1046,26 +1048,26 @@ async fn confirm_delete_user(
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
     let (_, target, id) = path.into_inner();
-    respond(
-        async {
-            let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ManageUsers)
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let (realm_id, user_id) = (runtime.realm.id.clone(), id.clone());
-            let user = state
-                .db
-                .run(move |conn| user_api::load_user(conn, &realm_id, &user_id))
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let chrome = Chrome::new(&state, &a, &target, None);
-            let explanation = format!(
-                "The user {} will be deleted with their credentials, role mappings and refresh tokens. This cannot be undone.",
-                user.username
-            );
-            Ok(chrome.confirm("users", "Delete user", &explanation, &format!("/users/{id}/delete"), &format!("/users/{id}")))
-        }
-        .await,
+    let user = id.clone();
+    confirm_deletion(
+        &state,
+        &a,
+        &target,
+        AdminPermission::ManageUsers,
+        move |conn, realm_id| Ok(user_api::load_user(conn, realm_id, &user)?.username),
+        |name| {
+            format!(
+                "The user {name} will be deleted with their credentials, role mappings and refresh tokens. This cannot be undone."
+            )
+        },
+        Deletion {
+            section: "users",
+            title: "Delete user",
+            action: format!("/users/{id}/delete"),
+            cancel: format!("/users/{id}"),
+        },
     )
+    .await
 }
 
 async fn delete_user(

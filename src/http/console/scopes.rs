@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery};
+use super::common::{checked, confirm_deletion, field, form_message, respond, Chrome, Deletion, FormErrors, ListQuery};
 use super::views::{ScopeForm, ScopePage, ScopeRow, ScopesPage};
 use super::{failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::scopes::claims_added_by;
@@ -252,26 +252,26 @@ async fn confirm_delete(
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
     let (_, target, id) = path.into_inner();
-    respond(
-        async {
-            let runtime = realm_for(&state, &a.principal, &target, AdminPermission::ManageRealm)
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let (realm_id, scope_id) = (runtime.realm.id.clone(), id.clone());
-            let scope = state
-                .db
-                .run(move |conn| scope_api::load_scope(conn, &realm_id, &scope_id))
-                .await
-                .map_err(|e| failure_page(&a, e))?;
-            let chrome = Chrome::new(&state, &a, &target, None);
-            let explanation = format!(
-                "The client scope {} will be deleted and removed from every client that has it. Tokens issued later no longer carry it. This cannot be undone.",
-                scope.name
-            );
-            Ok(chrome.confirm("client-scopes", "Delete client scope", &explanation, &format!("/client-scopes/{id}/delete"), &format!("/client-scopes/{id}")))
-        }
-        .await,
+    let scope = id.clone();
+    confirm_deletion(
+        &state,
+        &a,
+        &target,
+        AdminPermission::ManageRealm,
+        move |conn, realm_id| Ok(scope_api::load_scope(conn, realm_id, &scope)?.name),
+        |name| {
+            format!(
+                "The client scope {name} will be deleted and removed from every client that has it. Tokens issued later no longer carry it. This cannot be undone."
+            )
+        },
+        Deletion {
+            section: "client-scopes",
+            title: "Delete client scope",
+            action: format!("/client-scopes/{id}/delete"),
+            cancel: format!("/client-scopes/{id}"),
+        },
     )
+    .await
 }
 
 async fn delete_scope(
