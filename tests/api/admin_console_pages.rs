@@ -231,6 +231,16 @@ async fn console_manages_composite_roles_and_groups() {
         .expect("id")
         .to_owned();
 
+    // The list searches in the database.
+    let found = open(&app, &browser, &format!("{BASE}/roles?search=WRIT")).await;
+    let listed = element_text(&found.body, "roles").expect("roles");
+    assert!(listed.contains("writer") && !listed.contains("reader"), "{listed}");
+    assert!(
+        element_text(&found.body, "pager").is_some_and(|p| p.contains("1–1 of 1")),
+        "{}",
+        found.body
+    );
+
     // writer includes reader.
     let page = open(&app, &browser, &format!("{BASE}/roles/{writer}")).await;
     let added = submit(&app, &browser, &page, "composites-assign", &[("add", &reader)]).await;

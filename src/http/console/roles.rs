@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::common::{field, form_message, respond, Chrome, FormErrors, ListQuery};
+use super::common::{field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
 use super::mappings;
-use super::views::{RolePage, RoleRow, RolesPage, UserRow};
+use super::views::{Pager, RolePage, RoleRow, RolesPage, UserRow};
 use super::{failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -38,20 +38,26 @@ async fn render_roles(
     state: &AppState,
     a: &Admin,
     target: &str,
-    notice: Option<&str>,
+    query: &ListQuery,
     failed: Option<(StatusCode, FormErrors, String, String)>,
 ) -> Result<HttpResponse, HttpResponse> {
     let runtime = realm_for(state, &a.principal, target, AdminPermission::ViewRealm)
         .await
         .map_err(|e| failure_page(a, e))?;
-    let realm_id = runtime.realm.id.clone();
-    let rows = state
+    let search = query.search.clone().unwrap_or_default().trim().to_owned();
+    if search.len() > 255 || search.chars().any(char::is_control) {
+        return Err(failure_page(a, AppError::bad_request("Invalid search.")));
+    }
+    let (realm_id, first, needle) = (runtime.realm.id.clone(), query.first(), search.clone());
+    let (rows, total) = state
         .db
-        .run(move |conn| -> Result<Vec<RoleRow>, db::DbError> {
-            let roles = db::roles::list_in_container(conn, &realm_id, None, 0, 1000)?;
+        .run(move |conn| -> Result<(Vec<RoleRow>, i64), db::DbError> {
+            let needle = Some(needle.as_str());
+            let roles = db::roles::search_in_container(conn, &realm_id, needle, first, PAGE_SIZE)?;
+            let total = db::roles::count_in_container(conn, &realm_id, needle)?;
             let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
             let composite = db::roles::composite_ids_among(conn, &ids)?;
-            let mut rows: Vec<RoleRow> = roles
+            let rows = roles
                 .into_iter()
                 .map(|r| RoleRow {
                     composite: composite.contains(&r.id),
@@ -60,8 +66,7 @@ async fn render_roles(
                     description: r.description.unwrap_or_default(),
                 })
                 .collect();
-            rows.sort_by(|x, y| x.name.cmp(&y.name));
-            Ok(rows)
+            Ok((rows, total))
         })
         .await
         .map_err(|e| internal_error(realm_title(&a.home), e))?;
@@ -69,7 +74,8 @@ async fn render_roles(
         Some((status, errors, name, description)) => (status, errors, name, description),
         None => (StatusCode::OK, FormErrors::default(), String::new(), String::new()),
     };
-    let chrome = Chrome::new(state, a, target, notice);
+    let chrome = Chrome::new(state, a, target, query.notice.as_deref());
+    let search_query = serde_urlencoded::to_string([("search", search.as_str())]).unwrap_or_default();
     Ok(render(
         status,
         &RolesPage {
@@ -78,6 +84,13 @@ async fn render_roles(
             errors: &errors,
             new_name: &name,
             new_description: &description,
+            search: &search,
+            pager: Pager {
+                first,
+                max: PAGE_SIZE,
+                total,
+                query: search_query,
+            },
         },
     ))
 }
@@ -89,7 +102,7 @@ async fn roles_page(
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
     let (_, target) = path.into_inner();
-    respond(render_roles(&state, &a, &target, query.notice.as_deref(), None).await)
+    respond(render_roles(&state, &a, &target, &query, None).await)
 }
 
 async fn create_role(
@@ -112,7 +125,7 @@ async fn create_role(
                     &state,
                     &a,
                     &target,
-                    None,
+                    &ListQuery::default(),
                     Some((status, FormErrors::placed(message, ROLE_FIELDS), name, description)),
                 )
                 .await,

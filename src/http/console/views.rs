@@ -244,6 +244,8 @@ pub struct RolesPage<'a> {
     pub errors: &'a super::common::FormErrors,
     pub new_name: &'a str,
     pub new_description: &'a str,
+    pub search: &'a str,
+    pub pager: Pager,
 }
 
 pub struct ClientRow {

@@ -372,6 +372,27 @@ pub fn users_in_role(conn: &mut DbConnection, role_id: &str, first: i64, max: i6
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// Roles of a container whose name contains `search` (case-insensitive, literally), by name.
+/// The `LIKE` pattern of a case-insensitive substring search, `\\`-escaped.
+fn contains_pattern(search: Option<&str>) -> Option<String> {
+    search.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+        let escaped = s
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    })
+}
+
+/// How many roles of the container `search_in_container` finds in all.
+pub fn count_in_container(conn: &mut DbConnection, container_id: &str, search: Option<&str>) -> QueryResult<i64> {
+    let mut query = roles::table.filter(roles::container_id.eq(container_id)).into_boxed();
+    if let Some(pattern) = contains_pattern(search) {
+        query = query.filter(lower(roles::name).like(pattern).escape('\\'));
+    }
+    query.count().get_result(conn)
+}
+
 pub fn search_in_container(
     conn: &mut DbConnection,
     container_id: &str,
@@ -380,13 +401,8 @@ pub fn search_in_container(
     max: i64,
 ) -> QueryResult<Vec<Role>> {
     let mut query = roles::table.filter(roles::container_id.eq(container_id)).into_boxed();
-    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = s
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        query = query.filter(lower(roles::name).like(format!("%{escaped}%")).escape('\\'));
+    if let Some(pattern) = contains_pattern(search) {
+        query = query.filter(lower(roles::name).like(pattern).escape('\\'));
     }
     query
         .order(roles::name.asc())
