@@ -98,6 +98,10 @@ pub struct Settings {
     #[arg(long, env = "NEXUS_KEY_POOL_SIZE", default_value_t = 4, global = true)]
     pub key_pool_size: usize,
 
+    /// Seconds between two removals of events past their realm's retention (`eventsExpiration`).
+    #[arg(long, env = "NEXUS_EVENTS_PURGE_INTERVAL", default_value_t = 900, global = true)]
+    pub events_purge_interval: u64,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "NEXUS_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -141,6 +145,7 @@ impl Settings {
             master_key: None,
             log_format: "text".to_owned(),
             key_pool_size: 0,
+            events_purge_interval: 900,
             workers: None,
             trusted_proxies: Vec::new(),
         }

@@ -120,7 +120,12 @@ impl Application {
         ));
         realms.spawn_listener(&ephemeral);
         let metrics = Metrics::new();
-        let events = crate::service::events::EventSink::start(db.clone(), metrics.events_dropped.clone());
+        let events = crate::service::events::EventSink::start(
+            db.clone(),
+            metrics.events_dropped.clone(),
+            clock.clone(),
+            std::time::Duration::from_secs(settings.events_purge_interval.max(1)),
+        );
         let state = web::Data::new(AppState {
             db,
             ephemeral,

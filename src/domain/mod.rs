@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod approvals;
 pub mod dates;
 pub mod defaults;
+pub mod events;
 pub mod names;
 pub mod roles;
 pub mod scopes;

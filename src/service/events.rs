@@ -5,11 +5,15 @@
 //! failed or slowed. The writer also keeps the API-key usage record (last use time and address),
 //! so a key check costs no database write either.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus::IntCounter;
 use tokio::sync::mpsc;
 
+use crate::clock::Clock;
+use crate::domain::events::EventsConfig;
 use crate::store::db::{self, events::EventRow, Db, DbConnection, DbError};
 
 /// Events waiting for the writer; beyond this they are dropped.
@@ -81,10 +85,12 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    /// Starts the writer task (call inside the runtime).
-    pub fn start(db: Db, dropped: IntCounter) -> Self {
+    /// Starts the writer task and the task removing events past their realm's retention, every
+    /// `purge_every` (call inside the runtime).
+    pub fn start(db: Db, dropped: IntCounter, clock: Arc<dyn Clock>, purge_every: Duration) -> Self {
         let (queue, incoming) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_loop(db, incoming));
+        tokio::spawn(write_loop(db.clone(), incoming));
+        tokio::spawn(purge_loop(db, clock, purge_every));
         Self { queue, dropped }
     }
 
@@ -125,9 +131,41 @@ async fn write_loop(db: Db, mut incoming: mpsc::Receiver<Event>) {
     }
 }
 
+/// Every `every`, removes the events older than their realm's `eventsExpiration`. A failure is
+/// logged and tried again next time; the requests never wait for it.
+async fn purge_loop(db: Db, clock: Arc<dyn Clock>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now_ms = clock.now().saturating_mul(1000);
+        let purged = db
+            .transaction(move |conn| -> Result<usize, DbError> { purge_expired(conn, now_ms) })
+            .await;
+        match purged {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "removed events past their realm's retention"),
+            Err(e) => tracing::warn!(error = %e, "removing expired events failed"),
+        }
+    }
+}
+
+/// Removes, in every realm with a retention, the events older than it; how many.
+pub fn purge_expired(conn: &mut DbConnection, now_ms: i64) -> Result<usize, DbError> {
+    let mut removed = 0;
+    for realm in db::realms::list(conn, 0, i64::MAX)? {
+        if let Some(seconds) = EventsConfig::of(&realm).expiration {
+            removed += db::events::delete_before(conn, &realm.id, now_ms - seconds.saturating_mul(1000))?;
+        }
+    }
+    Ok(removed)
+}
+
 fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> {
     // The latest use of each key in this batch updates its usage record once.
     let mut last_uses: BTreeMap<(String, String), (i64, Option<String>)> = BTreeMap::new();
+    // Each realm's settings say which events it keeps (read once per realm and batch).
+    let mut configs: HashMap<String, Option<EventsConfig>> = HashMap::new();
     for event in batch {
         if event.event_type == API_KEY_USED {
             if let Some(key_id) = event.details.get(DETAIL_API_KEY_ID) {
@@ -140,7 +178,17 @@ fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> 
                 }
             }
         }
-        db::events::insert(conn, &event.into_row())?;
+        if !configs.contains_key(&event.realm_id) {
+            let config = db::realms::find(conn, &event.realm_id)?.map(|r| EventsConfig::of(&r));
+            configs.insert(event.realm_id.clone(), config);
+        }
+        // The usage record above is kept whatever the settings: it is the key's, not a log.
+        if configs[&event.realm_id]
+            .as_ref()
+            .is_some_and(|c| c.records(event.event_type))
+        {
+            db::events::insert(conn, &event.into_row())?;
+        }
     }
     for ((realm_id, key_id), (at, ip)) in last_uses {
         db::api_keys::record_use(conn, &realm_id, &key_id, at, ip.as_deref())?;

@@ -23,6 +23,7 @@ mod console_walkthrough;
 mod cors;
 mod discovery;
 mod dual_control;
+mod events_config;
 mod introspection;
 mod isolation;
 mod keycloak_js;

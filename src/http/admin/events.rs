@@ -4,10 +4,11 @@
 //! `DELETE` to clear them.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{admin_realm, no_content, Paging};
 use crate::domain::dates::parse_date;
+use crate::domain::events::{attributes_of, EventsConfig};
 use crate::error::AppError;
 use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::state::AppState;
@@ -16,7 +17,9 @@ use crate::store::db::events::{EventFilter, EventRow};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/realms/{realm}/events", web::get().to(list))
-        .route("/admin/realms/{realm}/events", web::delete().to(clear));
+        .route("/admin/realms/{realm}/events", web::delete().to(clear))
+        .route("/admin/realms/{realm}/events/config", web::get().to(get_config))
+        .route("/admin/realms/{realm}/events/config", web::put().to(put_config));
 }
 
 const DAY_MILLIS: i64 = 86_400_000;
@@ -113,4 +116,57 @@ async fn clear(
         .transaction(move |conn| db::events::clear(conn, &realm_id).map_err(AppError::from))
         .await?;
     Ok(no_content())
+}
+
+/// `GET /admin/realms/{realm}/events/config`: Keycloak's `RealmEventsConfigRepresentation`.
+async fn get_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ViewEvents).await?;
+    Ok(HttpResponse::Ok().json(EventsConfig::of(&realm.realm).to_json()))
+}
+
+/// `PUT /admin/realms/{realm}/events/config`: the fields given change, the others stay.
+async fn put_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (principal, _) = admin_realm(&state, &req, &path, AdminPermission::ManageEvents).await?;
+    let body: Map<String, Value> = super::read_json(&req, payload).await?;
+    set_events_config(&state, &principal, &path, &body).await?;
+    Ok(no_content())
+}
+
+/// Changes a realm's event settings (the admin API and the console); refused fields are named.
+pub async fn set_events_config(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    body: &Map<String, Value>,
+) -> Result<(), AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ManageEvents).await?;
+    let changes = attributes_of(body).map_err(|e| AppError::bad_request(e.0))?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<(), AppError> {
+            let mut stored =
+                db::realms::find(conn, &realm_id)?.ok_or_else(|| AppError::not_found("Realm not found."))?;
+            for (name, value) in changes {
+                if value.is_null() {
+                    stored.attributes.remove(&name);
+                } else {
+                    stored.attributes.insert(name, value);
+                }
+            }
+            db::realms::update(conn, &stored)?;
+            Ok(())
+        })
+        .await?;
+    super::invalidate(state, &realm.realm.name).await;
+    Ok(())
 }

@@ -74,3 +74,13 @@ pub fn list(conn: &mut DbConnection, realm_id: &str, filter: &EventFilter) -> Qu
 pub fn clear(conn: &mut DbConnection, realm_id: &str) -> QueryResult<usize> {
     diesel::delete(events::table.filter(events::realm_id.eq(realm_id))).execute(conn)
 }
+
+/// Removes the realm's events older than `before` (milliseconds); how many.
+pub fn delete_before(conn: &mut DbConnection, realm_id: &str, before: i64) -> QueryResult<usize> {
+    diesel::delete(
+        events::table
+            .filter(events::realm_id.eq(realm_id))
+            .filter(events::time.lt(before)),
+    )
+    .execute(conn)
+}
