@@ -676,3 +676,48 @@ async fn console_creates_and_deletes_a_users_api_keys() {
     see_other(&deleted, &format!("{BASE}/users/{bob}?notice=api-key-deleted"));
     assert_eq!(exchange(secret).await, 401, "a deleted key is refused at once");
 }
+
+/// The events page's settings: stored through `PUT …/events/config`'s own operation; a retention
+/// that is not a number is refused beside its field and nothing is saved.
+#[tokio::test]
+async fn console_saves_event_settings() {
+    let app = spawn_app().await;
+    app.create_realm("shop").await;
+    let browser = master_admin(&app).await;
+
+    let page = open(&app, &browser, &format!("{BASE}/events/settings")).await;
+    let saved = submit(
+        &app,
+        &browser,
+        &page,
+        "event-settings",
+        &[
+            ("eventsExpiration", "86400"),
+            ("enabledEventTypes", "API_KEY_USED API_KEY_REFUSED"),
+        ],
+    )
+    .await;
+    see_other(&saved, &format!("{BASE}/events/settings?notice=saved"));
+    let config = json_of(&app, "/admin/realms/shop/events/config").await;
+    assert_eq!(config["eventsExpiration"], 86400);
+    assert_eq!(config["enabledEventTypes"], json!(["API_KEY_USED", "API_KEY_REFUSED"]));
+    assert_eq!(config["eventsEnabled"], true);
+
+    let page = open(&app, &browser, &format!("{BASE}/events/settings")).await;
+    assert_eq!(value_of(&page.body, "eventsExpiration").as_deref(), Some("86400"));
+    for (field, value, error) in [
+        ("eventsExpiration", "a day", "eventsExpiration-error"),
+        ("eventsExpiration", "-1", "eventsExpiration-error"),
+        ("enabledEventTypes", "login", "enabledEventTypes-error"),
+    ] {
+        let refused = submit(&app, &browser, &page, "event-settings", &[(field, value)]).await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(
+            element_text(&refused.body, error).is_some(),
+            "{field}={value}: {}",
+            refused.body
+        );
+        assert_eq!(value_of(&refused.body, field).as_deref(), Some(value));
+    }
+    assert_eq!(json_of(&app, "/admin/realms/shop/events/config").await, config);
+}

@@ -5,11 +5,16 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
 
-use super::common::{respond, Chrome, ListQuery, PAGE_SIZE};
-use super::views::{EventFilterForm, EventRowView, EventsPage, Pager, RealmSessionRow, SessionsPage};
-use super::{failure_page, internal_error, see_other, Posted, SignedIn};
+use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
+use super::views::{
+    EventFilterForm, EventRowView, EventSettingsForm, EventSettingsPage, EventsPage, Pager, RealmSessionRow,
+    SessionsPage,
+};
+use super::{failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::dates::format_rfc3339;
+use crate::domain::events::EventsConfig;
 use crate::error::AppError;
 use crate::http::admin::{events as event_api, realm_for, sessions as session_api};
 use crate::http::pages::realm_title;
@@ -25,7 +30,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/sessions/sign-out-all"), web::get().to(confirm_sign_out_all))
         .route(&at("/sessions/sign-out-all"), web::post().to(sign_out_all))
         .route(&at("/sessions/{session}/end"), web::post().to(end_session))
-        .route(&at("/events"), web::get().to(events_page));
+        .route(&at("/events"), web::get().to(events_page))
+        .route(&at("/events/settings"), web::get().to(event_settings_page))
+        .route(&at("/events/settings"), web::post().to(save_event_settings));
 }
 
 async fn sessions_page(
@@ -225,4 +232,109 @@ async fn events_page(
             query: &query_string,
         },
     )
+}
+
+const EVENT_SETTING_FIELDS: &[(&str, &[&str])] = &[
+    ("eventsExpiration", &["eventsExpiration"]),
+    ("enabledEventTypes", &["enabledEventTypes"]),
+];
+
+fn render_event_settings(
+    state: &AppState,
+    a: &Admin,
+    target: &str,
+    notice: Option<&str>,
+    status: StatusCode,
+    form: &EventSettingsForm,
+    errors: &FormErrors,
+) -> HttpResponse {
+    let chrome = Chrome::new(state, a, target, notice);
+    render(
+        status,
+        &EventSettingsPage {
+            frame: chrome.frame("events"),
+            form,
+            errors,
+        },
+    )
+}
+
+async fn event_settings_page(
+    state: web::Data<AppState>,
+    SignedIn(a): SignedIn,
+    path: web::Path<(String, String)>,
+    query: web::Query<ListQuery>,
+) -> HttpResponse {
+    let (_, target) = path.into_inner();
+    let runtime = match realm_for(&state, &a.principal, &target, AdminPermission::ViewEvents).await {
+        Ok(r) => r,
+        Err(e) => return failure_page(&a, e),
+    };
+    let config = EventsConfig::of(&runtime.realm);
+    let form = EventSettingsForm {
+        events_enabled: config.events_enabled,
+        expiration: config.expiration.map(|s| s.to_string()).unwrap_or_default(),
+        types: config.enabled_types.join(" "),
+        admin_events_enabled: config.admin_events_enabled,
+        admin_events_details_enabled: config.admin_events_details_enabled,
+    };
+    render_event_settings(
+        &state,
+        &a,
+        &target,
+        query.notice.as_deref(),
+        StatusCode::OK,
+        &form,
+        &FormErrors::default(),
+    )
+}
+
+async fn save_event_settings(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    Posted(a, form): Posted,
+) -> HttpResponse {
+    let (_, target) = path.into_inner();
+    let typed = EventSettingsForm {
+        events_enabled: checked(&form, "eventsEnabled"),
+        expiration: field(&form, "eventsExpiration"),
+        types: field(&form, "enabledEventTypes"),
+        admin_events_enabled: checked(&form, "adminEventsEnabled"),
+        admin_events_details_enabled: checked(&form, "adminEventsDetailsEnabled"),
+    };
+    let expiration = if typed.expiration.is_empty() {
+        Ok(Value::Null)
+    } else {
+        typed.expiration.parse::<i64>().map(|n| json!(n)).map_err(|_| {
+            FormErrors::at(
+                "eventsExpiration",
+                "Keep events for a whole number of seconds, or leave it empty.",
+            )
+        })
+    };
+    let result = match expiration {
+        Err(errors) => Err((StatusCode::BAD_REQUEST, errors)),
+        Ok(expiration) => {
+            let types: Vec<&str> = typed.types.split([' ', ',', '\n']).filter(|t| !t.is_empty()).collect();
+            let body = json!({
+                "eventsEnabled": typed.events_enabled,
+                "eventsExpiration": expiration,
+                "enabledEventTypes": types,
+                "adminEventsEnabled": typed.admin_events_enabled,
+                "adminEventsDetailsEnabled": typed.admin_events_details_enabled,
+            });
+            let body = body.as_object().cloned().unwrap_or_default();
+            match event_api::set_events_config(&state, &a.principal, &target, &body).await {
+                Ok(()) => Ok(()),
+                Err(e) => match form_message(&e) {
+                    Some((status, message)) => Err((status, FormErrors::placed(message, EVENT_SETTING_FIELDS))),
+                    None => return failure_page(&a, e),
+                },
+            }
+        }
+    };
+    match result {
+        Ok(()) => see_other(&format!("{}/r/{target}/events/settings?notice=saved", a.base())),
+        Err((status, errors)) => render_event_settings(&state, &a, &target, None, status, &typed, &errors),
+    }
 }

@@ -14,6 +14,7 @@ pub struct Rights {
     pub view_clients: bool,
     pub manage_clients: bool,
     pub view_events: bool,
+    pub manage_events: bool,
 }
 
 impl Rights {
@@ -27,6 +28,7 @@ impl Rights {
             view_clients: may(AdminPermission::ViewClients),
             manage_clients: may(AdminPermission::ManageClients),
             view_events: may(AdminPermission::ViewEvents),
+            manage_events: may(AdminPermission::ManageEvents),
         }
     }
 }
@@ -534,4 +536,24 @@ pub struct ServiceAccountRow {
 pub struct ServiceAccountsPage<'a> {
     pub frame: Frame<'a>,
     pub accounts: &'a [ServiceAccountRow],
+}
+
+/// A realm's event settings, as stored or as typed.
+#[derive(Default)]
+pub struct EventSettingsForm {
+    pub events_enabled: bool,
+    /// Seconds, empty for ever.
+    pub expiration: String,
+    /// Space-separated type names, empty for every type.
+    pub types: String,
+    pub admin_events_enabled: bool,
+    pub admin_events_details_enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/event_settings.html")]
+pub struct EventSettingsPage<'a> {
+    pub frame: Frame<'a>,
+    pub form: &'a EventSettingsForm,
+    pub errors: &'a super::common::FormErrors,
 }
