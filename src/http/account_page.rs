@@ -97,6 +97,28 @@ async fn viewer(
     }
 }
 
+/// Records an event of the signed-in person on the account console (Keycloak's client
+/// `account-console`), with their session and address; `error` for a refusal.
+fn record_event(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    event_type: &'static str,
+    error: Option<&str>,
+) -> crate::service::events::Event {
+    let mut event = crate::service::events::Event::of_person(
+        &viewer.realm.realm.id,
+        event_type,
+        state.clock.now_millis(),
+        "account-console",
+        Some(&viewer.user.id),
+        super::client_address::client_ip(req, state),
+    );
+    event.session_id = Some(viewer.session.id.clone());
+    event.error = error.map(str::to_owned);
+    event
+}
+
 /// The CSRF token of the account forms (`SignInClient::csrf_token`).
 fn csrf_token(state: &AppState, viewer: &Viewer) -> String {
     sign_in_client(&viewer.realm).csrf_token(state, &viewer.realm, &viewer.session.id)

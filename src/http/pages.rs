@@ -21,6 +21,7 @@ use crate::oauth::authorize::{self, AuthRequest, AuthorizeError, ClientRedirect,
 use crate::oauth::params::FormParams;
 use crate::service::codes::{self, AuthorizationCode};
 use crate::service::consents;
+use crate::service::events::{self, Event};
 use crate::service::login::{verify_password_login, LoginAttempt, LoginError};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::sessions::{self, SsoSession};
@@ -402,7 +403,23 @@ async fn login_action(
         password: form.get("password").unwrap_or(""),
         ip: super::client_address::client_ip(&req, &state),
     };
-    let user = match verify_password_login(&state, &realm, &attempt).await {
+    let verified = verify_password_login(&state, &realm, &attempt).await;
+    if let Err(e) = &verified {
+        let mut event = Event::of_person(
+            &realm.realm.id,
+            events::LOGIN_ERROR,
+            state.clock.now_millis(),
+            &flow.request.client_id,
+            None,
+            attempt.ip,
+        );
+        event.error = Some(e.event_error().to_owned());
+        event
+            .details
+            .insert("username".into(), username.chars().take(255).collect());
+        state.events.record(event);
+    }
+    let user = match verified {
         Ok(user) => user,
         Err(LoginError::Internal) => return internal_error(&realm, "login failed"),
         Err(LoginError::NotFullySetUp) => {
@@ -442,6 +459,18 @@ async fn login_action(
             Err(e) => return internal_error(&realm, e),
         },
     };
+    let mut event = Event::of_person(
+        &realm.realm.id,
+        events::LOGIN,
+        state.clock.now_millis(),
+        &client.client.client_id,
+        Some(&user.id),
+        attempt.ip,
+    );
+    event.session_id = Some(session.id.clone());
+    event.details.insert("username".into(), user.username.clone());
+    event.details.insert("auth_method".into(), "openid-connect".into());
+    state.events.record(event);
     let mut response = proceed(
         &state,
         &realm,

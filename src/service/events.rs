@@ -27,6 +27,12 @@ const BATCH: usize = 256;
 const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub const API_KEY_USED: &str = "API_KEY_USED";
+pub const LOGIN: &str = "LOGIN";
+pub const LOGIN_ERROR: &str = "LOGIN_ERROR";
+pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+pub const UPDATE_PASSWORD_ERROR: &str = "UPDATE_PASSWORD_ERROR";
+pub const UPDATE_PROFILE: &str = "UPDATE_PROFILE";
+pub const REVOKE_GRANT: &str = "REVOKE_GRANT";
 pub const API_KEY_REFUSED: &str = "API_KEY_REFUSED";
 /// The detail naming the key of an `API_KEY_*` event.
 pub const DETAIL_API_KEY_ID: &str = "api_key_id";
@@ -47,6 +53,22 @@ pub struct Event {
 }
 
 impl Event {
+    /// A person's event in `realm_id` now: through `client_id`, from `ip`.
+    pub fn of_person(
+        realm_id: &str,
+        event_type: &'static str,
+        now_ms: i64,
+        client_id: &str,
+        user_id: Option<&str>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Self {
+        let mut event = Self::new(realm_id, event_type, now_ms);
+        event.client_id = Some(client_id.to_owned());
+        event.user_id = user_id.map(str::to_owned);
+        event.ip_address = ip.map(|ip| ip.to_string());
+        event
+    }
+
     pub fn new(realm_id: impl Into<String>, event_type: &'static str, time: i64) -> Self {
         Self {
             realm_id: realm_id.into(),

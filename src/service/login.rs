@@ -20,6 +20,18 @@ pub enum LoginError {
     Internal,
 }
 
+impl LoginError {
+    /// Keycloak's `error` of the LOGIN_ERROR event.
+    pub fn event_error(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_user_credentials",
+            Self::Disabled => "user_disabled",
+            Self::NotFullySetUp => "resolve_required_actions",
+            Self::Internal => "internal_error",
+        }
+    }
+}
+
 /// A login attempt: who says they are whom, from where.
 pub struct LoginAttempt<'a> {
     pub username: &'a str,

@@ -585,6 +585,27 @@ async fn account_console_password_change_replaces_the_password_and_keeps_other_s
         .await
         .expect("json");
     assert_eq!(credentials.len(), 1, "{credentials:?}");
+    // The change is an UPDATE_PASSWORD event of alice's, through the account console.
+    let mut changed = Value::Null;
+    for _ in 0..40 {
+        let events: Value = app
+            .admin(
+                Method::GET,
+                &format!("/admin/realms/acct/events?type=UPDATE_PASSWORD&user={alice}"),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        if let Some(first) = events.as_array().and_then(|list| list.first()) {
+            changed = first.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(changed["clientId"], "account-console", "{changed}");
+    assert!(changed["sessionId"].as_str().is_some(), "{changed}");
     // Other sessions stay (Keycloak's default): the earlier refresh token still works, and the
     // browser is still signed in.
     assert_eq!(refresh(&app, "acct", "admin-cli", &other_refresh).await.0, 200);

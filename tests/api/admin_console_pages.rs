@@ -462,7 +462,11 @@ async fn console_shows_client_scopes_sessions_events_and_consents() {
         listed.contains("API_KEY_REFUSED") && listed.contains("invalid_secret"),
         "{listed}"
     );
-    let none = open(&app, &browser, &format!("{BASE}/events?type=LOGIN")).await;
+    // bob's password grants above are LOGIN events of his; nobody changed a password.
+    let logins = open(&app, &browser, &format!("{BASE}/events?type=LOGIN&user={bob}")).await;
+    let listed = element_text(&logins.body, "events").unwrap_or_default();
+    assert_eq!(listed.matches("LOGIN").count(), 2, "{listed}");
+    let none = open(&app, &browser, &format!("{BASE}/events?type=UPDATE_PASSWORD")).await;
     assert!(element_text(&none.body, "no-events").is_some(), "{}", none.body);
     let bad = browser
         .get(&app.url(&format!("{BASE}/events?dateFrom=yesterday")))

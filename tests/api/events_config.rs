@@ -190,3 +190,57 @@ async fn events_past_their_realms_retention_are_removed() {
     assert_eq!(left, 0, "the expired event was not removed");
     assert_eq!(events_after_writer(&app, "other", 1).await.len(), 1);
 }
+
+/// Sign-ins and the account console leave Keycloak's event types: LOGIN and LOGIN_ERROR (with
+/// the client, the user, the session and the address), UPDATE_PASSWORD.
+#[tokio::test]
+async fn sign_ins_and_password_changes_are_events() {
+    let app = app_with_quick_purge().await;
+    app.create_realm("shop").await;
+    let bob = create_user(&app, "shop", "bob", "bob-password-1", true).await;
+    let grant = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.token_url("shop"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "admin-cli"),
+                    ("username", "bob"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .expect("token")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(grant("wrong-password").await, 401);
+    assert_eq!(grant("bob-password-1").await, 200);
+    let events = events_after_writer(&app, "shop", 2).await;
+    let login = events.iter().find(|e| e["type"] == "LOGIN").expect("LOGIN");
+    assert_eq!(login["userId"], bob.as_str());
+    assert_eq!(login["clientId"], "admin-cli");
+    assert!(login["sessionId"].as_str().is_some_and(|s| !s.is_empty()), "{login}");
+    assert_eq!(login["details"]["username"], "bob");
+    let error = events.iter().find(|e| e["type"] == "LOGIN_ERROR").expect("LOGIN_ERROR");
+    assert_eq!(error["error"], "invalid_user_credentials");
+    assert_eq!(error["details"]["username"], "bob");
+    assert!(
+        error["userId"].is_null(),
+        "a failed login does not say whose the name is"
+    );
+
+    // Only the types a realm keeps.
+    let resp = put_config(&app, "shop", json!({ "enabledEventTypes": ["LOGIN_ERROR"] })).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(grant("bob-password-1").await, 200);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let logins = events_after_writer(&app, "shop", 0)
+        .await
+        .iter()
+        .filter(|e| e["type"] == "LOGIN")
+        .count();
+    assert_eq!(logins, 1, "the second sign-in is not kept");
+}

@@ -10,12 +10,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{base_path, csrf_token, frame, internal_error, logout_url, posted, viewer, Viewer};
+use super::{base_path, csrf_token, frame, internal_error, logout_url, posted, record_event, viewer, Viewer};
 use crate::domain::dates::format_rfc3339;
 use crate::http::account::{scope_display_text, scopes_by_name, withdraw_consent, AccountError};
 use crate::http::pages::realm_title;
 use crate::http::views::{self, see_other, AccountFrame};
 use crate::service::consent_records::{self, Consent};
+use crate::service::events;
 use crate::state::AppState;
 use crate::store::db::DbError;
 
@@ -221,8 +222,13 @@ async fn revoke(
         Err(resp) => return resp,
     };
     let client_id = form.get("client").unwrap_or("").to_owned();
-    match withdraw_consent(&state, &viewer.realm, &viewer.user, client_id).await {
-        Ok(()) => see_other(&format!("{}/consents?notice=revoked", base_path(&viewer.realm))),
+    match withdraw_consent(&state, &viewer.realm, &viewer.user, client_id.clone()).await {
+        Ok(()) => {
+            let mut event = record_event(&state, &req, &viewer, events::REVOKE_GRANT, None);
+            event.details.insert("revoked_client".into(), client_id);
+            state.events.record(event);
+            see_other(&format!("{}/consents?notice=revoked", base_path(&viewer.realm)))
+        }
         Err(AccountError::NotFound(_)) => no_such_application(&viewer),
         Err(e) => internal_error(&viewer.realm, e),
     }

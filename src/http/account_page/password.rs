@@ -10,10 +10,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{base_path, csrf_token, frame, internal_error, logout_url, posted, viewer, Viewer};
+use super::{base_path, csrf_token, frame, internal_error, logout_url, posted, record_event, viewer, Viewer};
 use crate::error::AppError;
 use crate::http::admin::users::{check_new_password, hash};
 use crate::http::views::{self, see_other, AccountFrame};
+use crate::service::events;
 use crate::service::login::{verify_password_login, LoginAttempt, LoginError};
 use crate::service::{sessions, users as user_rules};
 use crate::state::AppState;
@@ -154,6 +155,14 @@ async fn change(
         Err(LoginError::NotFullySetUp) => {}
         Ok(_) | Err(LoginError::InvalidCredentials) => {
             crate::http::rate_limit::failed(&req);
+            let event = record_event(
+                &state,
+                &req,
+                &viewer,
+                events::UPDATE_PASSWORD_ERROR,
+                Some("invalid_user_credentials"),
+            );
+            state.events.record(event);
             typed.current_password_error = Some("Invalid existing password.".to_owned());
             return render(&state, &viewer, StatusCode::BAD_REQUEST, &typed, None);
         }
@@ -185,6 +194,9 @@ async fn change(
         Err(e) => return internal_error(&viewer.realm, e),
     }
     tracing::info!(realm = %viewer.realm.realm.name, user_id = %viewer.user.id, "password changed by the user");
+    state
+        .events
+        .record(record_event(&state, &req, &viewer, events::UPDATE_PASSWORD, None));
     let notice = if typed.sign_out_others {
         if let Err(e) =
             sessions::end_others_for_user(&state, &viewer.realm.realm, &viewer.user.id, &viewer.session.id).await

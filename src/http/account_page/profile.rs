@@ -7,11 +7,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{base_path, csrf_token, frame, internal_error, logout_url, posted, viewer, Viewer};
+use super::{base_path, csrf_token, frame, internal_error, logout_url, posted, record_event, viewer, Viewer};
 use crate::error::AppError;
 use crate::http::admin::users::{email_taken, parse_email, parse_person_name};
 use crate::http::views::{self, see_other, AccountFrame};
 use crate::oauth::params::FormParams;
+use crate::service::events;
 use crate::store::db;
 
 const SECTION: &str = "personal-info";
@@ -219,6 +220,9 @@ async fn save(
         .await;
     match saved {
         Ok(unverified) => {
+            state
+                .events
+                .record(record_event(&state, &req, &viewer, events::UPDATE_PROFILE, None));
             // Keys' grants cache their owner (ADR 014): drop them with the rest of the realm's cache.
             crate::http::admin::invalidate(&state, &viewer.realm.realm.name).await;
             let notice = if unverified { "saved-unverified" } else { "saved" };
