@@ -21,8 +21,7 @@ use crate::oauth::authorize::{self, AuthRequest, AuthorizeError, ClientRedirect,
 use crate::oauth::params::FormParams;
 use crate::service::codes::{self, AuthorizationCode};
 use crate::service::consents;
-use crate::service::events::{self, Event};
-use crate::service::login::{verify_password_login, LoginAttempt, LoginError};
+use crate::service::login::{login_event, verify_password_login, LoginAttempt, LoginError};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
@@ -405,18 +404,7 @@ async fn login_action(
     };
     let verified = verify_password_login(&state, &realm, &attempt).await;
     if let Err(e) = &verified {
-        let mut event = Event::of_person(
-            &realm.realm.id,
-            events::LOGIN_ERROR,
-            state.clock.now_millis(),
-            &flow.request.client_id,
-            None,
-            attempt.ip,
-        );
-        event.error = Some(e.event_error().to_owned());
-        event
-            .details
-            .insert("username".into(), username.chars().take(255).collect());
+        let event = login_event(&state, &realm, &flow.request.client_id, &attempt, Err(e));
         state.events.record(event);
     }
     let user = match verified {
@@ -459,16 +447,13 @@ async fn login_action(
             Err(e) => return internal_error(&realm, e),
         },
     };
-    let mut event = Event::of_person(
-        &realm.realm.id,
-        events::LOGIN,
-        state.clock.now_millis(),
+    let mut event = login_event(
+        &state,
+        &realm,
         &client.client.client_id,
-        Some(&user.id),
-        attempt.ip,
+        &attempt,
+        Ok((&user, &session.id)),
     );
-    event.session_id = Some(session.id.clone());
-    event.details.insert("username".into(), user.username.clone());
     event.details.insert("auth_method".into(), "openid-connect".into());
     state.events.record(event);
     let mut response = proceed(

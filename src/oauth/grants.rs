@@ -14,8 +14,7 @@ use super::OAuthError;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::domain::User;
-use crate::service::events::{self, Event};
-use crate::service::login::{verify_password_login, LoginAttempt, LoginError};
+use crate::service::login::{login_event, verify_password_login, LoginAttempt, LoginError};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::roles::effective_roles_of;
 use crate::service::sessions;
@@ -169,18 +168,7 @@ async fn password_grant(
     };
     let verified = verify_password_login(state, realm, &attempt).await;
     if let Err(e) = &verified {
-        let mut event = Event::of_person(
-            &realm.realm.id,
-            events::LOGIN_ERROR,
-            state.clock.now_millis(),
-            &client.client.client_id,
-            None,
-            ip,
-        );
-        event.error = Some(e.event_error().to_owned());
-        event
-            .details
-            .insert("username".into(), username.chars().take(255).collect());
+        let mut event = login_event(state, realm, &client.client.client_id, &attempt, Err(e));
         event.details.insert("grant_type".into(), "password".into());
         state.events.record(event);
     }
@@ -207,16 +195,13 @@ async fn password_grant(
     sessions::touch_for_client(state, &realm.realm, &mut session, &client.client.client_id)
         .await
         .map_err(server_error)?;
-    let mut event = Event::of_person(
-        &realm.realm.id,
-        events::LOGIN,
-        state.clock.now_millis(),
+    let mut event = login_event(
+        state,
+        realm,
         &client.client.client_id,
-        Some(&user.id),
-        ip,
+        &attempt,
+        Ok((&user, &session.id)),
     );
-    event.session_id = Some(session.id.clone());
-    event.details.insert("username".into(), user.username.clone());
     event.details.insert("grant_type".into(), "password".into());
     state.events.record(event);
     let grant = UserGrant {

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use crate::crypto::password;
 use crate::domain::User;
 use crate::service::brute_force;
+use crate::service::events::{self, Event};
 use crate::service::realm_cache::RealmRuntime;
 use crate::state::AppState;
 use crate::store::db::{self, DbError};
@@ -38,6 +39,35 @@ pub struct LoginAttempt<'a> {
     pub password: &'a str,
     /// The client's address, for per-address limits.
     pub ip: Option<IpAddr>,
+}
+
+/// The event of an attempt through `client_id`: `LOGIN` into `session_id` for the signed-in
+/// user, or `LOGIN_ERROR` naming the error but no user (an event must not confirm whose a name is).
+pub fn login_event(
+    state: &AppState,
+    realm: &RealmRuntime,
+    client_id: &str,
+    attempt: &LoginAttempt<'_>,
+    outcome: Result<(&User, &str), &LoginError>,
+) -> Event {
+    let now = state.clock.now_millis();
+    let ip = attempt.ip;
+    let mut event = match outcome {
+        Ok((user, session_id)) => {
+            let mut event = Event::of_person(&realm.realm.id, events::LOGIN, now, client_id, Some(&user.id), ip);
+            event.session_id = Some(session_id.to_owned());
+            event
+        }
+        Err(e) => {
+            let mut event = Event::of_person(&realm.realm.id, events::LOGIN_ERROR, now, client_id, None, ip);
+            event.error = Some(e.event_error().to_owned());
+            event
+        }
+    };
+    event
+        .details
+        .insert("username".into(), attempt.username.chars().take(255).collect());
+    event
 }
 
 /// The user when the password is right and the account usable.

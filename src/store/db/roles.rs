@@ -68,6 +68,17 @@ pub fn list_in_container(
         .map(|rows| rows.into_iter().map(Role::from).collect())
 }
 
+/// Every role of the realm, realm and client roles alike, by name, at most `max`.
+pub fn all_in_realm(conn: &mut DbConnection, realm_id: &str, max: i64) -> QueryResult<Vec<Role>> {
+    roles::table
+        .filter(roles::realm_id.eq(realm_id))
+        .order((roles::client_role.asc(), roles::name.asc()))
+        .limit(max)
+        .select(RoleRow::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Role::from).collect())
+}
+
 pub fn add_composite(conn: &mut DbConnection, parent_id: &str, child_id: &str) -> QueryResult<()> {
     let exists: i64 = composite_roles::table
         .filter(composite_roles::parent_id.eq(parent_id))

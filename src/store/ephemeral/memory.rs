@@ -1,6 +1,6 @@
 //! The in-process ephemeral store: a map with expiry, for a single node.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,38 @@ pub struct MemoryStore {
 struct Inner {
     entries: HashMap<String, (String, Instant)>,
     writes_since_sweep: usize,
-    /// Ordered indexes: member → score (sorted when read; admin listings only).
-    indexes: HashMap<String, HashMap<String, i64>>,
+    /// Ordered indexes, as Redis's sorted sets.
+    indexes: HashMap<String, SortedIndex>,
+}
+
+/// A sorted set: members ordered by (score, member), and each member's score to find it again.
+/// Adding, removing and trimming cost O(log n) per member touched, as in Redis.
+#[derive(Default)]
+struct SortedIndex {
+    ordered: BTreeSet<(i64, String)>,
+    scores: HashMap<String, i64>,
+}
+
+impl SortedIndex {
+    fn add(&mut self, member: &str, score: i64) {
+        if let Some(old) = self.scores.insert(member.to_owned(), score) {
+            self.ordered.remove(&(old, member.to_owned()));
+        }
+        self.ordered.insert((score, member.to_owned()));
+    }
+
+    fn remove(&mut self, member: &str) {
+        if let Some(score) = self.scores.remove(member) {
+            self.ordered.remove(&(score, member.to_owned()));
+        }
+    }
+
+    fn trim_below(&mut self, min_score: i64) {
+        let kept = self.ordered.split_off(&(min_score, String::new()));
+        for (_, member) in std::mem::replace(&mut self.ordered, kept) {
+            self.scores.remove(&member);
+        }
+    }
 }
 
 impl Default for MemoryStore {
@@ -102,18 +132,14 @@ impl MemoryStore {
 
     pub fn index_add(&self, key: &str, member: &str, score: i64) {
         let mut inner = self.inner.lock();
-        inner
-            .indexes
-            .entry(key.to_owned())
-            .or_default()
-            .insert(member.to_owned(), score);
+        inner.indexes.entry(key.to_owned()).or_default().add(member, score);
     }
 
     pub fn index_remove(&self, key: &str, member: &str) {
         let mut inner = self.inner.lock();
         if let Some(index) = inner.indexes.get_mut(key) {
             index.remove(member);
-            if index.is_empty() {
+            if index.scores.is_empty() {
                 inner.indexes.remove(key);
             }
         }
@@ -122,28 +148,27 @@ impl MemoryStore {
     pub fn index_trim_below(&self, key: &str, min_score: i64) {
         let mut inner = self.inner.lock();
         if let Some(index) = inner.indexes.get_mut(key) {
-            index.retain(|_, score| *score >= min_score);
+            index.trim_below(min_score);
         }
     }
 
-    /// Highest score first; ties by member, as Redis orders them (reversed).
+    /// Highest score first; ties by member, reversed, as Redis's `ZREVRANGE` orders them.
     pub fn index_range(&self, key: &str, first: usize, max: usize) -> Vec<String> {
         let inner = self.inner.lock();
-        let Some(index) = inner.indexes.get(key) else {
-            return Vec::new();
-        };
-        let mut members: Vec<(&String, &i64)> = index.iter().collect();
-        members.sort_by(|a, b| b.1.cmp(a.1).then_with(|| b.0.cmp(a.0)));
-        members
-            .into_iter()
-            .skip(first)
-            .take(max)
-            .map(|(m, _)| m.clone())
-            .collect()
+        inner.indexes.get(key).map_or_else(Vec::new, |index| {
+            index
+                .ordered
+                .iter()
+                .rev()
+                .skip(first)
+                .take(max)
+                .map(|(_, member)| member.clone())
+                .collect()
+        })
     }
 
     pub fn index_len(&self, key: &str) -> usize {
-        self.inner.lock().indexes.get(key).map_or(0, HashMap::len)
+        self.inner.lock().indexes.get(key).map_or(0, |index| index.scores.len())
     }
 
     pub fn publish(&self, topic: &str) {
@@ -159,6 +184,24 @@ impl MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indexes_order_trim_and_forget_like_sorted_sets() {
+        let store = MemoryStore::new();
+        store.index_add("i", "a", 10);
+        store.index_add("i", "b", 30);
+        store.index_add("i", "c", 20);
+        store.index_add("i", "a", 40); // a new score moves the member
+        assert_eq!(store.index_range("i", 0, 10), ["a", "b", "c"]);
+        assert_eq!(store.index_range("i", 1, 1), ["b"]);
+        store.index_trim_below("i", 30);
+        assert_eq!(store.index_range("i", 0, 10), ["a", "b"]);
+        assert_eq!(store.index_len("i"), 2);
+        store.index_remove("i", "a");
+        store.index_remove("i", "b");
+        assert_eq!(store.index_len("i"), 0);
+        assert!(store.index_range("i", 0, 10).is_empty());
+    }
 
     #[test]
     fn take_is_single_use_and_entries_expire() {
