@@ -34,6 +34,17 @@ pub const UPDATE_PASSWORD_ERROR: &str = "UPDATE_PASSWORD_ERROR";
 pub const UPDATE_PROFILE: &str = "UPDATE_PROFILE";
 pub const REVOKE_GRANT: &str = "REVOKE_GRANT";
 pub const API_KEY_REFUSED: &str = "API_KEY_REFUSED";
+pub const CLIENT_LOGIN: &str = "CLIENT_LOGIN";
+pub const CLIENT_LOGIN_ERROR: &str = "CLIENT_LOGIN_ERROR";
+pub const CODE_TO_TOKEN: &str = "CODE_TO_TOKEN";
+pub const CODE_TO_TOKEN_ERROR: &str = "CODE_TO_TOKEN_ERROR";
+pub const REFRESH_TOKEN: &str = "REFRESH_TOKEN";
+pub const REFRESH_TOKEN_ERROR: &str = "REFRESH_TOKEN_ERROR";
+pub const LOGOUT: &str = "LOGOUT";
+pub const LOGOUT_ERROR: &str = "LOGOUT_ERROR";
+pub const INTROSPECT_TOKEN: &str = "INTROSPECT_TOKEN";
+pub const INTROSPECT_TOKEN_ERROR: &str = "INTROSPECT_TOKEN_ERROR";
+pub const REVOKE_GRANT_ERROR: &str = "REVOKE_GRANT_ERROR";
 /// The detail naming the key of an `API_KEY_*` event.
 pub const DETAIL_API_KEY_ID: &str = "api_key_id";
 
@@ -188,6 +199,7 @@ fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> 
     let mut last_uses: BTreeMap<(String, String), (i64, Option<String>)> = BTreeMap::new();
     // Each realm's settings say which events it keeps (read once per realm and batch).
     let mut configs: HashMap<String, Option<EventsConfig>> = HashMap::new();
+    let mut rows = Vec::with_capacity(batch.len());
     for event in batch {
         if event.event_type == API_KEY_USED {
             if let Some(key_id) = event.details.get(DETAIL_API_KEY_ID) {
@@ -209,9 +221,10 @@ fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> 
             .as_ref()
             .is_some_and(|c| c.records(event.event_type))
         {
-            db::events::insert(conn, &event.into_row())?;
+            rows.push(event.into_row());
         }
     }
+    db::events::insert_all(conn, &rows)?;
     for ((realm_id, key_id), (at, ip)) in last_uses {
         db::api_keys::record_use(conn, &realm_id, &key_id, at, ip.as_deref())?;
     }

@@ -32,6 +32,7 @@ mod logout;
 mod multi_node;
 mod oidc_rp;
 mod ops;
+mod protocol_events;
 mod python_keycloak;
 mod rate_limits;
 mod restart;
