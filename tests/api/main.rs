@@ -6,6 +6,7 @@ mod account_console;
 mod account_page;
 mod admin_console;
 mod admin_console_pages;
+mod admin_events;
 mod admin_rights;
 mod admin_roles_groups;
 mod admin_sessions;
