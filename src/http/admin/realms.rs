@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::store::db::{self, DbError};
 
 /// python-keycloak accepts exactly this 409 body for realms (it is Keycloak's).
-const REALM_CONFLICT: &str = "Conflict detected. See logs for details";
+pub(crate) const REALM_CONFLICT: &str = "Conflict detected. See logs for details";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/realms", web::get().to(list))
@@ -99,7 +99,7 @@ async fn list(
 
 /// A realm name usable as the `/realms/{realm}` path segment: `.` and `..` are dot-segments that
 /// URL normalization removes, so a realm of that name could never be reached.
-fn realm_name(raw: &str) -> Result<String, AppError> {
+pub(crate) fn realm_name(raw: &str) -> Result<String, AppError> {
     let name = parse_realm_name(raw).map_err(|e| AppError::bad_request(e.to_string()))?;
     if name.chars().all(|c| c == '.') {
         return Err(AppError::bad_request("realm name must not consist of dots only"));
@@ -107,7 +107,7 @@ fn realm_name(raw: &str) -> Result<String, AppError> {
     Ok(name)
 }
 
-fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
+pub(crate) fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
     for (name, value) in [
         ("accessTokenLifespan", repr.access_token_lifespan),
         ("ssoSessionIdleTimeout", repr.sso_session_idle_timeout),
@@ -124,7 +124,7 @@ fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
 }
 
 /// The rate limits (`service::rate_limits`) are whole numbers from 0 (no limit).
-fn check_rate_limits(repr: &RealmRepr) -> Result<(), AppError> {
+pub(crate) fn check_rate_limits(repr: &RealmRepr) -> Result<(), AppError> {
     for name in rate_limits::SETTINGS {
         if repr.other.get(name).is_some_and(|v| !rate_limits::valid_setting(v)) {
             return Err(AppError::bad_request(format!(
@@ -175,7 +175,7 @@ fn check_dual_control(repr: &RealmRepr) -> Result<(), AppError> {
     }
 }
 
-fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {
+pub(crate) fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {
     repr.other
         .iter()
         .filter(|(k, _)| !REALM_TRANSIENT_FIELDS.contains(&k.as_str()))
@@ -188,7 +188,13 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     if !principal.may_create_realms() {
         return Err(AppError::Forbidden);
     }
-    let repr: RealmRepr = read_json(&req, payload).await?;
+    // A full representation (clients, users, …) is an import (ADR 019), hence the larger body.
+    let doc = super::read_import_json(&req, payload).await?;
+    if super::transfer::is_full_representation(&doc) {
+        return super::transfer::create_realm_response(&state, &req, &principal, doc).await;
+    }
+    let repr: RealmRepr =
+        serde_json::from_value(doc).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))?;
     let realm = create_realm(&state, &principal, repr).await?;
     Ok(created(&req, &realm.name))
 }
@@ -214,6 +220,7 @@ pub async fn create_realm(
         sso_session_max_lifespan: repr.sso_session_max_lifespan,
         refresh_token_lifespan: repr.refresh_token_lifespan,
         attributes: settings_attributes(&repr),
+        preset_ids: Default::default(),
     };
     // Key generation is CPU work: off the async workers, and outside the transaction.
     let master = state.master_key.clone();
