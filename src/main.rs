@@ -184,6 +184,8 @@ async fn import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<(
     {
         anyhow::bail!("realm `{name}` already exists");
     }
+    let now = SystemClock.now();
+    startup::bootstrap(&database, &master, settings, now)?;
     let key = nexus::service::keys::new_key(&master)?;
     // The operator at the host is trusted to import, but not to skip dual control: service
     // accounts of a realm with it wait for an administrator, requested by the command line.
@@ -191,7 +193,6 @@ async fn import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<(
         id: "nexus-cli".to_owned(),
         username: "nexus import (command line)".to_owned(),
     };
-    let now = SystemClock.now();
     let (realm, outcome) = database
         .blocking(|conn| db::write_transaction(conn, |conn| import_realm(conn, &master, plan, key, now, requester)))?;
     let ephemeral = startup::open_ephemeral(settings).await?;

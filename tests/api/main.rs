@@ -34,6 +34,7 @@ mod oidc_rp;
 mod ops;
 mod python_keycloak;
 mod rate_limits;
+mod realm_import;
 mod restart;
 mod revocation;
 mod service_jwts;

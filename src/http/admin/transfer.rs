@@ -1315,8 +1315,14 @@ pub fn import_realm(
     if db::realms::find_by_name(conn, &plan.spec.name)?.is_some() {
         return Err(AppError::conflict(super::realms::REALM_CONFLICT));
     }
-    let realm = provisioning::create_realm(conn, plan.spec, key, now)
-        .map_err(|e| at("id", super::conflict_or_internal(e, super::realms::REALM_CONFLICT)))?;
+    // Ids are kept: the realm's, or a built-in's, may be another realm's already (the same file
+    // imported under a second name).
+    let realm = provisioning::create_realm(conn, plan.spec, key, now).map_err(|e| {
+        super::conflict_or_internal(
+            e,
+            "An id of the file (the realm's, or a built-in client's, role's or scope's) is in use already: imports keep ids",
+        )
+    })?;
     // The realm's own built-ins are in a new realm already: the file's versions overwrite them.
     let mut import = Import::new(realm.clone(), master, Policy::Overwrite, now, requester);
     import.run(conn, &plan.doc, true)?;

@@ -600,7 +600,8 @@ async fn credentials(
             let user = load_user(conn, &realm_id, &id)?;
             Ok(db::users::credentials_of(conn, &user.id)?
                 .iter()
-                .map(|c| json!({ "id": c.id, "type": c.credential_type, "createdDate": c.created_at * 1000, "temporary": c.temporary }))
+                // Keycloak shows `credentialData` (the algorithm; never the hash).
+                .map(|c| json!({ "id": c.id, "type": c.credential_type, "createdDate": c.created_at * 1000, "temporary": c.temporary, "credentialData": c.credential_data }))
                 .collect())
         })
         .await?;
