@@ -336,6 +336,15 @@ fn keycloak_realm(name: &str) -> Value {
         "authenticationFlows": [{ "alias": "browser", "topLevel": true }],
         "requiredActions": [{ "alias": "CONFIGURE_TOTP", "enabled": true }],
         "components": { "org.keycloak.keys.KeyProvider": [] },
+        "clientScopes": [
+            { "name": "role_list", "protocol": "saml", "attributes": { "consent.screen.text": "${samlRoleListScopeConsentText}" },
+              "protocolMappers": [{ "name": "role list", "protocol": "saml", "protocolMapper": "saml-role-list-mapper" }] },
+            { "name": "profile", "protocol": "openid-connect", "description": "OpenID Connect built-in scope: profile",
+              "attributes": { "include.in.token.scope": "true", "display.on.consent.screen": "true", "consent.screen.text": "${profileScopeConsentText}" },
+              "protocolMappers": [{ "name": "family name", "protocol": "openid-connect", "protocolMapper": "oidc-usermodel-attribute-mapper" }] },
+        ],
+        "defaultDefaultClientScopes": ["role_list", "profile", "email", "roles", "web-origins"],
+        "defaultOptionalClientScopes": ["offline_access"],
         "roles": { "realm": [
             { "name": format!("default-roles-{name}"), "composite": true, "clientRole": false, "containerId": name,
               "composites": { "realm": ["offline_access", "uma_authorization"], "client": { "account": ["view-profile", "manage-account"] } } },

@@ -538,6 +538,10 @@ pub struct Import<'a> {
     pub granted: Vec<String>,
     /// Clients whose service account the import turned on.
     service_accounts: Vec<Client>,
+    /// SAML client scopes and clients of a Keycloak export (nexus speaks OpenID Connect only):
+    /// left out, and references to them too.
+    skipped_scopes: BTreeSet<String>,
+    skipped_clients: BTreeSet<String>,
 }
 
 impl<'a> Import<'a> {
@@ -552,6 +556,8 @@ impl<'a> Import<'a> {
             results: Vec::new(),
             granted: Vec::new(),
             service_accounts: Vec::new(),
+            skipped_scopes: BTreeSet::new(),
+            skipped_clients: BTreeSet::new(),
         }
     }
 
@@ -619,6 +625,11 @@ impl<'a> Import<'a> {
             let repr: ClientScopeRepr = parse(value, &path)?;
             let name =
                 super::scopes::parse_scope_name(repr.name.as_deref()).map_err(|e| at(&format!("{path}.name"), e))?;
+            if repr.protocol.as_deref() == Some("saml") {
+                self.warn("clientScopes[] of protocol saml ignored: nexus speaks OpenID Connect only".into());
+                self.skipped_scopes.insert(name);
+                continue;
+            }
             super::scopes::check_protocol(repr.protocol.as_deref()).map_err(|e| at(&format!("{path}.protocol"), e))?;
             super::roles::check_text("description", repr.description.as_deref()).map_err(|e| at(&path, e))?;
             let attributes = super::scopes::scope_attributes(repr.attributes.clone().unwrap_or_default())
@@ -663,6 +674,9 @@ impl<'a> Import<'a> {
             let wanted = names(doc.get(key), key)?;
             let mut ids = Vec::new();
             for (j, name) in wanted.iter().enumerate() {
+                if self.skipped_scopes.contains(*name) {
+                    continue;
+                }
                 let scope = db::scopes::find_by_name(conn, &self.realm.id, name)?.ok_or_else(|| {
                     bad(
                         &format!("{key}[{j}]"),
@@ -693,6 +707,11 @@ impl<'a> Import<'a> {
                 .as_deref()
                 .ok_or_else(|| bad(&format!("{path}.clientId"), "clientId is required"))?;
             let client_id = parse_client_id(raw_id).map_err(|e| bad(&format!("{path}.clientId"), e))?;
+            if repr.protocol.as_deref() == Some("saml") {
+                self.warn("clients[] of protocol saml ignored: nexus speaks OpenID Connect only".into());
+                self.skipped_clients.insert(client_id);
+                continue;
+            }
             for (j, uri) in repr.redirect_uris.iter().flatten().enumerate() {
                 super::clients::check_redirect_uri(uri).map_err(|e| at(&format!("{path}.redirectUris[{j}]"), e))?;
             }
@@ -746,6 +765,9 @@ impl<'a> Import<'a> {
                     ("optionalClientScopes", &repr.optional_client_scopes, false),
                 ] {
                     for (j, name) in list.iter().flatten().enumerate() {
+                        if self.skipped_scopes.contains(name) {
+                            continue;
+                        }
                         let scope = db::scopes::find_by_name(conn, &self.realm.id, name)?.ok_or_else(|| {
                             bad(
                                 &format!("{path}.{key}[{j}]"),
@@ -784,6 +806,9 @@ impl<'a> Import<'a> {
         }
         if let Some(by_client) = roles.get("client").filter(|v| !v.is_null()) {
             for (cid, values) in object(by_client, "roles.client")? {
+                if self.skipped_clients.contains(cid) {
+                    continue;
+                }
                 let path = format!("roles.client.{cid}");
                 let client = db::clients::find_by_client_id(conn, &self.realm.id, cid)?
                     .ok_or_else(|| bad(&path, format!("Client {} not found", cid.escape_debug())))?;
@@ -915,6 +940,9 @@ impl<'a> Import<'a> {
             return Ok(ids);
         };
         for (cid, list) in object(value, path)? {
+            if self.skipped_clients.contains(cid) {
+                continue;
+            }
             let cpath = format!("{path}.{cid}");
             let client = db::clients::find_by_client_id(conn, &self.realm.id, cid)?
                 .ok_or_else(|| bad(&cpath, format!("Client {} not found", cid.escape_debug())))?;
