@@ -53,8 +53,12 @@ pub async fn read_json<T: DeserializeOwned>(req: &HttpRequest, payload: web::Pay
 /// Largest realm representation an import accepts over the admin API (16 MiB).
 pub const MAX_IMPORT_BODY: usize = 16 * 1024 * 1024;
 
-/// A JSON body of up to [`MAX_IMPORT_BODY`] (realm imports), as a `serde_json::Value`.
-pub async fn read_import_json(req: &HttpRequest, payload: web::Payload) -> Result<serde_json::Value, AppError> {
+/// A JSON body of up to [`MAX_IMPORT_BODY`] (realm imports), as a `serde_json::Value`, with its
+/// size in bytes (a body that turns out not to be an import keeps the 64 KiB limit).
+pub async fn read_import_json(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(serde_json::Value, usize), AppError> {
     check_json_type(req)?;
     let bytes = body::read_limited_to(payload, MAX_IMPORT_BODY)
         .await
@@ -62,7 +66,16 @@ pub async fn read_import_json(req: &HttpRequest, payload: web::Payload) -> Resul
             BodyError::TooLarge => AppError::bad_request("Request body too large (limit 16 MiB)"),
             BodyError::Broken => AppError::bad_request("Unreadable request body"),
         })?;
-    serde_json::from_slice(&bytes).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))
+    let value = serde_json::from_slice(&bytes).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))?;
+    Ok((value, bytes.len()))
+}
+
+/// The 64 KiB limit of every other admin body, for a body read with [`read_import_json`].
+pub fn check_body_size(size: usize) -> Result<(), AppError> {
+    if size > body::MAX_BODY {
+        return Err(body_error(BodyError::TooLarge));
+    }
+    Ok(())
 }
 
 /// Like `read_json` but an empty body is `None` (for endpoints whose body is optional).

@@ -107,7 +107,7 @@ pub(crate) fn realm_name(raw: &str) -> Result<String, AppError> {
     Ok(name)
 }
 
-pub(crate) fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
+fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
     for (name, value) in [
         ("accessTokenLifespan", repr.access_token_lifespan),
         ("ssoSessionIdleTimeout", repr.sso_session_idle_timeout),
@@ -124,7 +124,7 @@ pub(crate) fn check_lifespans(repr: &RealmRepr) -> Result<(), AppError> {
 }
 
 /// The rate limits (`service::rate_limits`) are whole numbers from 0 (no limit).
-pub(crate) fn check_rate_limits(repr: &RealmRepr) -> Result<(), AppError> {
+fn check_rate_limits(repr: &RealmRepr) -> Result<(), AppError> {
     for name in rate_limits::SETTINGS {
         if repr.other.get(name).is_some_and(|v| !rate_limits::valid_setting(v)) {
             return Err(AppError::bad_request(format!(
@@ -175,7 +175,7 @@ fn check_dual_control(repr: &RealmRepr) -> Result<(), AppError> {
     }
 }
 
-pub(crate) fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {
+fn settings_attributes(repr: &RealmRepr) -> serde_json::Map<String, Value> {
     repr.other
         .iter()
         .filter(|(k, _)| !REALM_TRANSIENT_FIELDS.contains(&k.as_str()))
@@ -189,14 +189,34 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
         return Err(AppError::Forbidden);
     }
     // A full representation (clients, users, …) is an import (ADR 019), hence the larger body.
-    let doc = super::read_import_json(&req, payload).await?;
+    let (doc, size) = super::read_import_json(&req, payload).await?;
     if super::transfer::is_full_representation(&doc) {
         return super::transfer::create_realm_response(&state, &req, &principal, doc).await;
     }
+    super::check_body_size(size)?;
     let repr: RealmRepr =
         serde_json::from_value(doc).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))?;
     let realm = create_realm(&state, &principal, repr).await?;
     Ok(created(&req, &realm.name))
+}
+
+/// The realm a representation asks for, checked (name, lifespans, rate limits, settings); an import
+/// (ADR 019) adds the ids to keep.
+pub(crate) fn new_realm_spec(repr: &RealmRepr) -> Result<NewRealm, AppError> {
+    let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
+    check_lifespans(repr)?;
+    check_rate_limits(repr)?;
+    Ok(NewRealm {
+        name,
+        display_name: repr.display_name.clone(),
+        enabled: repr.enabled.unwrap_or(true),
+        access_token_lifespan: repr.access_token_lifespan,
+        sso_session_idle_timeout: repr.sso_session_idle_timeout,
+        sso_session_max_lifespan: repr.sso_session_max_lifespan,
+        refresh_token_lifespan: repr.refresh_token_lifespan,
+        attributes: settings_attributes(repr),
+        preset_ids: Default::default(),
+    })
 }
 
 /// Creates a realm from Keycloak's representation (the admin API's POST, the console's form).
@@ -208,20 +228,7 @@ pub async fn create_realm(
     if !principal.may_create_realms() {
         return Err(AppError::Forbidden);
     }
-    let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
-    check_lifespans(&repr)?;
-    check_rate_limits(&repr)?;
-    let spec = NewRealm {
-        name: name.clone(),
-        display_name: repr.display_name.clone(),
-        enabled: repr.enabled.unwrap_or(true),
-        access_token_lifespan: repr.access_token_lifespan,
-        sso_session_idle_timeout: repr.sso_session_idle_timeout,
-        sso_session_max_lifespan: repr.sso_session_max_lifespan,
-        refresh_token_lifespan: repr.refresh_token_lifespan,
-        attributes: settings_attributes(&repr),
-        preset_ids: Default::default(),
-    };
+    let spec = new_realm_spec(&repr)?;
     // Key generation is CPU work: off the async workers, and outside the transaction.
     let master = state.master_key.clone();
     let key = crate::service::keys::fresh_key(&state.key_pool, master)

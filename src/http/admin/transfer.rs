@@ -1274,9 +1274,8 @@ pub fn plan_realm(doc: Value, warnings: &mut Vec<String>) -> Result<RealmPlan, A
         }
     }
     let repr: RealmRepr = serde_json::from_value(Value::Object(settings)).map_err(|e| bad("realm", e))?;
-    let name = super::realms::realm_name(repr.realm.as_deref().unwrap_or("")).map_err(|e| at("realm", e))?;
-    super::realms::check_lifespans(&repr)?;
-    super::realms::check_rate_limits(&repr)?;
+    super::realms::realm_name(repr.realm.as_deref().unwrap_or("")).map_err(|e| at("realm", e))?;
+    let mut spec = super::realms::new_realm_spec(&repr)?;
     let mut preset: PresetIds = HashMap::new();
     let mut keep = |key: String, id: Option<&Value>| {
         if let Some(id) = id.and_then(Value::as_str).filter(|id| import_id(Some(id), "").is_ok()) {
@@ -1314,20 +1313,9 @@ pub fn plan_realm(doc: Value, warnings: &mut Vec<String>) -> Result<RealmPlan, A
             }
         }
     }
-    let spec = NewRealm {
-        name,
-        display_name: repr.display_name.clone(),
-        enabled: repr.enabled.unwrap_or(true),
-        access_token_lifespan: repr.access_token_lifespan,
-        sso_session_idle_timeout: repr.sso_session_idle_timeout,
-        sso_session_max_lifespan: repr.sso_session_max_lifespan,
-        refresh_token_lifespan: repr.refresh_token_lifespan,
-        attributes: super::realms::settings_attributes(&repr)
-            .into_iter()
-            .filter(|(k, _)| !CONTENT_FIELDS.contains(&k.as_str()) && !REALM_TRANSIENT_FIELDS.contains(&k.as_str()))
-            .collect(),
-        preset_ids: preset,
-    };
+    spec.attributes
+        .retain(|k, _| !CONTENT_FIELDS.contains(&k.as_str()) && !REALM_TRANSIENT_FIELDS.contains(&k.as_str()));
+    spec.preset_ids = preset;
     Ok(RealmPlan { spec, doc })
 }
 
@@ -1455,7 +1443,7 @@ async fn partial_import(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (principal, runtime) = admin_realm(&state, &req, &path, AdminPermission::ManageRealm).await?;
-    let doc = read_import_json(&req, payload).await?;
+    let (doc, _) = read_import_json(&req, payload).await?;
     let outcome = partial_import_into(&state, &principal, &runtime.realm, doc).await?;
     Ok(HttpResponse::Ok().json(outcome.json()))
 }
