@@ -519,6 +519,10 @@ async fn refused(app: &TestApp, token: &str, path: &str, body: Value, field: &st
         message.starts_with(&format!("{field}: ")),
         "expected {field}, got {message}"
     );
+    assert_eq!(
+        (answer["error"].as_str(), answer["field"].as_str()),
+        (Some("invalid_field"), Some(field))
+    );
 }
 
 #[tokio::test]

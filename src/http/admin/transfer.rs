@@ -469,14 +469,17 @@ impl ImportOutcome {
 /// missing URL), 409 kept for duplicates.
 fn at(path: &str, e: AppError) -> AppError {
     match e {
-        AppError::BadRequest(m) | AppError::NotFound(m) => AppError::BadRequest(format!("{path}: {m}")),
+        AppError::BadRequest(m) | AppError::NotFound(m) => bad(path, m),
         AppError::Conflict(m) => AppError::Conflict(format!("{path}: {m}")),
         other => other,
     }
 }
 
 fn bad(path: &str, message: impl std::fmt::Display) -> AppError {
-    AppError::BadRequest(format!("{path}: {message}"))
+    AppError::InvalidField {
+        field: path.to_owned(),
+        message: message.to_string(),
+    }
 }
 
 fn parse<T: DeserializeOwned>(value: &Value, path: &str) -> Result<T, AppError> {
@@ -1273,7 +1276,8 @@ pub fn plan_realm(doc: Value, warnings: &mut Vec<String>) -> Result<RealmPlan, A
             warnings.push(format!("{key} ignored: nexus has no such feature"));
         }
     }
-    let repr: RealmRepr = serde_json::from_value(Value::Object(settings)).map_err(|e| bad("realm", e))?;
+    let repr: RealmRepr = serde_json::from_value(Value::Object(settings))
+        .map_err(|e| AppError::bad_request(format!("Invalid realm representation: {e}")))?;
     super::realms::realm_name(repr.realm.as_deref().unwrap_or("")).map_err(|e| at("realm", e))?;
     let mut spec = super::realms::new_realm_spec(&repr)?;
     let mut preset: PresetIds = HashMap::new();
