@@ -842,8 +842,57 @@ async fn the_export_and_import_commands_move_a_realm_between_databases() {
     assert!(!ok, "nothing of the bad file was stored");
     assert!(stderr.contains("realm `other` does not exist"), "{stderr}");
 
+    // The command line does not skip dual control (ADR 016, 019): the service account waits.
+    let dual_file = dir.path().join("dual.json");
+    let robot_secret = "robot-secret-0123456789abcdefghijklmnop";
+    let dual = json!({ "realm": "dual-cli", "dualControl": true,
+        "clients": [{ "clientId": "robot", "secret": robot_secret, "serviceAccountsEnabled": true }] });
+    std::fs::write(&dual_file, dual.to_string()).expect("write");
+    let mut cmd = nexus(&target);
+    cmd.args(["import", "--file"]).arg(&dual_file);
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || run(cmd)).await.expect("join");
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("service account of client robot awaits approval"),
+        "{stderr}"
+    );
+
     // The imported realm serves, and exports as it was exported.
     let app = spawn_on(target, SettableClock::default(), |_| {}).await;
+    let body: Value = app
+        .client_credentials("dual-cli", "robot", robot_secret)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["error"], "unauthorized_client", "{body}");
+    let token = app.admin_token().await;
+    let (_, pending) = admin_call(
+        &app,
+        &token,
+        Method::GET,
+        "/admin/realms/dual-cli/pending-approvals",
+        None,
+    )
+    .await;
+    assert_eq!(
+        pending[0]["requestedBy"]["username"], "nexus import (command line)",
+        "{pending}"
+    );
+    let request = pending[0]["id"].as_str().expect("request id");
+    let (status, _) = admin_call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/admin/realms/dual-cli/pending-approvals/{request}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "an administrator approves what the command line imported");
+    assert_eq!(
+        app.client_credentials("dual-cli", "robot", robot_secret).await.status(),
+        200
+    );
     assert_eq!(
         app.client_credentials("moved", "svc", "svc-secret-0123456789abcdefghijklmnop")
             .await
