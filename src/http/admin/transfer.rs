@@ -1462,7 +1462,9 @@ pub async fn partial_import_into(
     let Value::Object(doc) = doc else {
         return Err(AppError::bad_request("The partial import must be a JSON object"));
     };
-    let policy = match doc.get("ifResourceExists").and_then(Value::as_str).unwrap_or("FAIL") {
+    // `ifResourceExists` (Keycloak's field); `policy`, its enum twin in newer representations.
+    let chosen = doc.get("ifResourceExists").or_else(|| doc.get("policy"));
+    let policy = match chosen.and_then(Value::as_str).unwrap_or("FAIL") {
         "FAIL" => Policy::Fail,
         "SKIP" => Policy::Skip,
         "OVERWRITE" => Policy::Overwrite,
