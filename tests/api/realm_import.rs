@@ -186,23 +186,6 @@ async fn export(app: &TestApp, realm: &str) -> Value {
     .expect("join")
 }
 
-async fn password_grant(app: &TestApp, realm: &str, client_id: &str, username: &str, password: &str) -> (u16, Value) {
-    let resp = app
-        .http
-        .post(app.token_url(realm))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", client_id),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.expect("json"))
-}
-
 #[tokio::test]
 async fn an_exported_realm_imported_into_an_empty_nexus_is_the_same_realm() {
     let source = spawn_app().await;
@@ -247,7 +230,7 @@ async fn an_exported_realm_imported_into_an_empty_nexus_is_the_same_realm() {
         .client_credentials("roundtrip", "svc", "svc-secret-0123456789abcdefghijklmnop")
         .await;
     assert_eq!(resp.status(), 200);
-    let (status, body) = password_grant(&target, "roundtrip", "web", "alice", PASSWORD).await;
+    let (status, body) = target.password_grant("roundtrip", "web", "alice", PASSWORD).await;
     assert_eq!(status, 200, "{body}");
     let claims = target
         .verify("roundtrip", body["access_token"].as_str().expect("token"))
@@ -418,7 +401,7 @@ async fn keycloak_users_sign_in_with_their_passwords_which_are_then_rehashed_to_
         assert!(!before.starts_with("$argon2id$v=19$m=19456"), "{username}: {before}");
         assert!(data.contains("keycloak"), "{data}");
         // Wrong password: refused, and counted by brute-force detection as for any user.
-        let (status, body) = password_grant(&app, "kc", "app", username, "wrong-password").await;
+        let (status, body) = app.password_grant("kc", "app", username, "wrong-password").await;
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_grant")),
@@ -463,7 +446,7 @@ async fn keycloak_users_sign_in_with_their_passwords_which_are_then_rehashed_to_
             assert_eq!(answer.status, 302, "{}", answer.body);
             assert!(answer.param("code").is_some());
         } else {
-            let (status, body) = password_grant(&app, "kc", "app", username, KC_PASSWORD).await;
+            let (status, body) = app.password_grant("kc", "app", username, KC_PASSWORD).await;
             assert_eq!(status, 200, "{username}: {body}");
         }
         let (after, data) = stored_password(&app, "kc", username).await;
@@ -485,9 +468,9 @@ async fn keycloak_users_sign_in_with_their_passwords_which_are_then_rehashed_to_
         assert_eq!(credentials[0]["createdDate"], 1_700_000_000_000_i64);
 
         // A second sign-in uses the new hash.
-        let (status, _) = password_grant(&app, "kc", "app", username, KC_PASSWORD).await;
+        let (status, _) = app.password_grant("kc", "app", username, KC_PASSWORD).await;
         assert_eq!(status, 200, "{username}");
-        let (status, _) = password_grant(&app, "kc", "app", username, "wrong-again").await;
+        let (status, _) = app.password_grant("kc", "app", username, "wrong-again").await;
         assert_eq!(status, 401);
     }
 
@@ -899,7 +882,7 @@ async fn the_export_and_import_commands_move_a_realm_between_databases() {
             .status(),
         200
     );
-    let (status, body) = password_grant(&app, "moved", "web", "alice", PASSWORD).await;
+    let (status, body) = app.password_grant("moved", "web", "alice", PASSWORD).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(export(&app, "moved").await, exported);
 }
