@@ -529,6 +529,17 @@ async fn a_bad_file_names_its_first_bad_field_and_changes_nothing() {
     unknown_role["users"][0]["realmRoles"] = json!(["default-roles-broken", "ghost"]);
     refused(&app, &token, "/admin/realms", unknown_role, "users[0].realmRoles[1]").await;
 
+    let mut own_composite = keycloak_realm("broken");
+    own_composite["roles"]["realm"][1]["composites"] = json!({ "realm": ["offline_access"] });
+    refused(
+        &app,
+        &token,
+        "/admin/realms",
+        own_composite,
+        "roles.realm[1].composites",
+    )
+    .await;
+
     let mut bad_hash = keycloak_realm("broken");
     bad_hash["users"][2]["credentials"][0]["credentialData"] =
         json!(json!({ "hashIterations": -1, "algorithm": "pbkdf2", "additionalParameters": {} }).to_string());

@@ -828,9 +828,17 @@ impl<'a> Import<'a> {
                 db::roles::remove_composite(conn, &role_id, &old.id)?;
             }
             let children = self.role_refs(conn, &value, &format!("{path}.composites"))?;
-            for child in children {
-                db::roles::add_composite(conn, &role_id, &child)?;
+            // The admin API's rules for composites: not itself, and nothing the admin may not grant.
+            if children.contains(&role_id) {
+                return Err(bad(
+                    &format!("{path}.composites"),
+                    "A role cannot be a composite of itself",
+                ));
             }
+            for child in &children {
+                db::roles::add_composite(conn, &role_id, child)?;
+            }
+            self.granted.extend(children);
         }
         Ok(())
     }
