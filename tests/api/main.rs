@@ -36,6 +36,7 @@ mod ops;
 mod protocol_events;
 mod python_keycloak;
 mod rate_limits;
+mod realm_import;
 mod restart;
 mod revocation;
 mod service_jwts;
