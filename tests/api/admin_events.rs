@@ -170,7 +170,10 @@ async fn rest_writes_leave_admin_events_without_secrets() {
     assert_eq!(resp.status(), 200);
     let imports = admin_events(&app, "acme", "resourcePath=partialImport", 1).await;
     assert_eq!(imports.len(), 1);
-    assert!(imports[0]["representation"].as_str().expect("details").contains("imported-role"));
+    assert!(imports[0]["representation"]
+        .as_str()
+        .expect("details")
+        .contains("imported-role"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

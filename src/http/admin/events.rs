@@ -44,28 +44,50 @@ fn date_bound(name: &str, value: &str, end_of_day: bool) -> Result<i64, AppError
 /// Keycloak's event filters from a query string (the admin API and the console).
 pub fn filter_of(query: &str) -> Result<EventFilter, AppError> {
     let mut filter = EventFilter::default();
-    let mut paging = Paging::default();
+    let mut window = Window::default();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let number = || {
-            value
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_request(format!("Invalid value for '{name}'")))
-        };
         match name.as_ref() {
             "type" => filter.types.push(value.into_owned()),
             "client" => filter.client_id = Some(value.into_owned()),
             "user" => filter.user_id = Some(value.into_owned()),
             "ipAddress" => filter.ip_address = Some(value.into_owned()),
-            "dateFrom" => filter.from = Some(date_bound("dateFrom", &value, false)?),
-            "dateTo" => filter.to = Some(date_bound("dateTo", &value, true)?),
-            "first" => paging.first = Some(number()?),
-            "max" => paging.max = Some(number()?),
-            _ => {}
+            _ => window.read(&name, &value)?,
         }
     }
-    filter.first = paging.first();
-    filter.max = paging.max(100);
+    (filter.from, filter.to, filter.first, filter.max) = window.bounds();
     Ok(filter)
+}
+
+/// The parameters both event lists share: `dateFrom`, `dateTo`, `first`, `max`.
+#[derive(Default)]
+struct Window {
+    from: Option<i64>,
+    to: Option<i64>,
+    paging: Paging,
+}
+
+impl Window {
+    /// Takes `name` if it is one of these; other names are ignored, as Keycloak ignores them.
+    fn read(&mut self, name: &str, value: &str) -> Result<(), AppError> {
+        let number = || {
+            value
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_request(format!("Invalid value for '{name}'")))
+        };
+        match name {
+            "dateFrom" => self.from = Some(date_bound(name, value, false)?),
+            "dateTo" => self.to = Some(date_bound(name, value, true)?),
+            "first" => self.paging.first = Some(number()?),
+            "max" => self.paging.max = Some(number()?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// From, to, first, max.
+    fn bounds(&self) -> (Option<i64>, Option<i64>, i64, i64) {
+        (self.from, self.to, self.paging.first(), self.paging.max(100))
+    }
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -126,13 +148,8 @@ async fn clear(
 /// `dateFrom`, `dateTo`, `first`, `max`).
 pub fn admin_filter_of(query: &str) -> Result<AdminEventFilter, AppError> {
     let mut filter = AdminEventFilter::default();
-    let mut paging = Paging::default();
+    let mut window = Window::default();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let number = || {
-            value
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_request(format!("Invalid value for '{name}'")))
-        };
         match name.as_ref() {
             "operationTypes" => filter.operation_types.push(value.into_owned()),
             "resourceTypes" => filter.resource_types.push(value.into_owned()),
@@ -141,15 +158,10 @@ pub fn admin_filter_of(query: &str) -> Result<AdminEventFilter, AppError> {
             "authClient" => filter.auth_client = Some(value.into_owned()),
             "authUser" => filter.auth_user = Some(value.into_owned()),
             "authIpAddress" => filter.auth_ip_address = Some(value.into_owned()),
-            "dateFrom" => filter.from = Some(date_bound("dateFrom", &value, false)?),
-            "dateTo" => filter.to = Some(date_bound("dateTo", &value, true)?),
-            "first" => paging.first = Some(number()?),
-            "max" => paging.max = Some(number()?),
-            _ => {}
+            _ => window.read(&name, &value)?,
         }
     }
-    filter.first = paging.first();
-    filter.max = paging.max(100);
+    (filter.from, filter.to, filter.first, filter.max) = window.bounds();
     Ok(filter)
 }
 
