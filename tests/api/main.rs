@@ -31,6 +31,7 @@ mod keys;
 mod logout;
 mod multi_node;
 mod oidc_rp;
+mod openapi;
 mod ops;
 mod python_keycloak;
 mod rate_limits;

@@ -3,6 +3,9 @@
 //! `ipAddress`, `dateFrom`/`dateTo` as `yyyy-MM-dd` or epoch milliseconds, `first`, `max`), and
 //! `DELETE` to clear them.
 
+use crate::http::openapi::schemas::{EventRepresentation, RealmEventsConfigRepresentation};
+use crate::http::openapi::Ty;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
@@ -15,11 +18,39 @@ use crate::state::AppState;
 use crate::store::db;
 use crate::store::db::events::{EventFilter, EventRow};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/events", web::get().to(list))
-        .route("/admin/realms/{realm}/events", web::delete().to(clear))
-        .route("/admin/realms/{realm}/events/config", web::get().to(get_config))
-        .route("/admin/realms/{realm}/events/config", web::put().to(put_config));
+pub fn routes(api: &mut Api) {
+    api.section("Events", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/events",
+            list,
+            op("List events, newest first")
+                .query("type", Ty::Str, "Event type (repeatable)")
+                .query("client", Ty::Str, "clientId")
+                .query("user", Ty::Str, "User id")
+                .query("ipAddress", Ty::Str, "Client IP address")
+                .query("dateFrom", Ty::Str, "First day (yyyy-MM-dd) or epoch milliseconds")
+                .query("dateTo", Ty::Str, "Last day (yyyy-MM-dd) or epoch milliseconds")
+                .query("first", Ty::Int, "Offset")
+                .query("max", Ty::Int, "Page size")
+                .returns_list::<EventRepresentation>(),
+        )
+        .delete(
+            "/admin/realms/{realm}/events",
+            clear,
+            op("Delete the realm's events").no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/events/config",
+            get_config,
+            op("The realm's event settings").returns::<RealmEventsConfigRepresentation>(),
+        )
+        .put(
+            "/admin/realms/{realm}/events/config",
+            put_config,
+            op("Change the realm's event settings")
+                .body::<RealmEventsConfigRepresentation>()
+                .no_content(),
+        );
 }
 
 const DAY_MILLIS: i64 = 86_400_000;
