@@ -134,7 +134,8 @@
     fetch(url, init).then(function (response) {
       return response.text().then(function (text) {
         var shown = text;
-        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON */ }
+        var parsed = null;
+        try { parsed = JSON.parse(text); shown = JSON.stringify(parsed, null, 2); } catch (e) { /* not JSON */ }
         out.textContent = '';
         out.appendChild(el('p', {}, [
           'Status ', el('strong', { class: 'result-status', text: String(response.status) }),
@@ -145,6 +146,15 @@
           out.appendChild(el('p', { class: 'meta', text: 'Location: ' + location }));
         }
         out.appendChild(el('pre', { class: 'result-body', text: shown || '(empty body)' }));
+        // Key for token (and any token answer): one click to call the API with what it returned.
+        if (parsed && typeof parsed.access_token === 'string') {
+          var use = el('button', { type: 'button', class: 'secondary use-token', text: 'Use this access token' });
+          use.addEventListener('click', function () {
+            document.getElementById('token').value = parsed.access_token;
+            use.textContent = 'Token set';
+          });
+          out.appendChild(use);
+        }
       });
     }).catch(function (e) {
       out.textContent = '';
@@ -247,7 +257,23 @@
       doc.info.title + ' ' + doc.info.version + ' (OpenAPI ' + doc.openapi + '): ' + count + ' operations.';
   }
 
+  // Hides the operations (and emptied tags) that do not contain the filter's words.
+  function applyFilter() {
+    var words = document.getElementById('filter').value.toLowerCase().split(/\s+/).filter(Boolean);
+    Array.prototype.forEach.call(document.querySelectorAll('section.tag'), function (section) {
+      var shown = 0;
+      Array.prototype.forEach.call(section.querySelectorAll('details.op'), function (op) {
+        var text = op.querySelector('summary').textContent.toLowerCase();
+        var match = words.every(function (w) { return text.indexOf(w) >= 0; });
+        op.hidden = !match;
+        if (match) { shown += 1; }
+      });
+      section.hidden = shown === 0;
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
+    document.getElementById('filter').addEventListener('input', applyFilter);
     fetch('/openapi.json', { credentials: 'omit' })
       .then(function (r) {
         if (!r.ok) { throw new Error('HTTP ' + r.status); }

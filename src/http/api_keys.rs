@@ -206,6 +206,7 @@ fn key_json(key: &ApiKey, secret: Option<&str>) -> Value {
 /// Seed 004's request, plus nexus's `kind` and `environment`.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ApiKeyCreateRequest)]
 struct CreateBody {
     id: Option<String>,
     role_id: Option<String>,
@@ -221,6 +222,7 @@ struct CreateBody {
 /// What may change on a key: description, expiry, allowlist (an empty list clears it).
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ApiKeyUpdateRequest)]
 struct UpdateBody {
     description: Option<String>,
     expires_at: Option<String>,
@@ -492,6 +494,7 @@ async fn delete_own(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
 /// Seed 000's request: a key id and its secret for a token.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = KeyForTokenRequest)]
 struct KeyForTokenBody {
     api_key: String,
     api_secret: String,

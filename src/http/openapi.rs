@@ -244,6 +244,22 @@ pub struct Api<'a> {
     recorded: Vec<Documented>,
 }
 
+/// `api.get(path, handler, op)` and the other methods: the route of `web::get().to(handler)`.
+macro_rules! verbs {
+    ($($verb:ident => $method:ident,)*) => {
+        $(
+            pub fn $verb<F, Args>(&mut self, path: &str, handler: F, op: Op) -> &mut Self
+            where
+                F: Handler<Args>,
+                Args: FromRequest + 'static,
+                F::Output: Responder + 'static,
+            {
+                self.route(Method::$method, path, web::$verb().to(handler), op)
+            }
+        )*
+    };
+}
+
 impl<'a> Api<'a> {
     /// Registers on `cfg`.
     pub fn serving(cfg: &'a mut web::ServiceConfig) -> Self {
@@ -287,49 +303,12 @@ impl<'a> Api<'a> {
         self
     }
 
-    pub fn get<F, Args>(&mut self, path: &str, handler: F, op: Op) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::GET, path, web::get().to(handler), op)
-    }
-
-    pub fn post<F, Args>(&mut self, path: &str, handler: F, op: Op) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::POST, path, web::post().to(handler), op)
-    }
-
-    pub fn put<F, Args>(&mut self, path: &str, handler: F, op: Op) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::PUT, path, web::put().to(handler), op)
-    }
-
-    pub fn patch<F, Args>(&mut self, path: &str, handler: F, op: Op) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::PATCH, path, web::patch().to(handler), op)
-    }
-
-    pub fn delete<F, Args>(&mut self, path: &str, handler: F, op: Op) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::DELETE, path, web::delete().to(handler), op)
+    verbs! {
+        get => GET,
+        post => POST,
+        put => PUT,
+        patch => PATCH,
+        delete => DELETE,
     }
 
     pub fn recorded(&self) -> &[Documented] {

@@ -320,6 +320,15 @@ async fn api_docs_page_tries_an_operation_in_chromium() {
     // The page lists every tag's operations, with schemas rendered.
     assert!(browser.has("#tag-api-keys details.op").await);
     assert!(browser.has("#op-post_admin_realms .schema").await);
+    // The filter keeps only matching operations.
+    browser.type_into("#filter", "oauth/tokens").await;
+    let visible = browser
+        .eval_async(
+            "return Array.from(document.querySelectorAll('details.op'))
+                 .filter((op) => op.offsetParent !== null).map((op) => op.id);",
+        )
+        .await;
+    assert_eq!(visible, serde_json::json!(["op-post_realms_realm_api_v1_oauth_tokens"]));
     let shots = crate::browser::screenshot_dir();
     browser.save_screenshot(&shots, "api-docs").await;
     browser.close().await;
