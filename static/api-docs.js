@@ -279,7 +279,16 @@
         if (!r.ok) { throw new Error('HTTP ' + r.status); }
         return r.json();
       })
-      .then(function (json) { doc = json; render(); })
+      .then(function (json) {
+        doc = json;
+        render();
+        // A link to one operation (`/api-docs#op-get_admin_realms`) opens it.
+        var target = location.hash && document.getElementById(location.hash.slice(1));
+        if (target && target.tagName === 'DETAILS') {
+          target.open = true;
+          target.scrollIntoView();
+        }
+      })
       .catch(function (e) {
         document.getElementById('status').textContent = 'Could not load /openapi.json: ' + e;
       });

@@ -317,6 +317,8 @@ async fn api_docs_page_tries_an_operation_in_chromium() {
             .is_some_and(|r| r.iter().any(|realm| realm["realm"] == "master")),
         "{body}"
     );
+    let shots = crate::browser::screenshot_dir();
+    browser.save_screenshot(&shots, "api-docs").await;
     // The page lists every tag's operations, with schemas rendered.
     assert!(browser.has("#tag-api-keys details.op").await);
     assert!(browser.has("#op-post_admin_realms .schema").await);
@@ -329,7 +331,9 @@ async fn api_docs_page_tries_an_operation_in_chromium() {
         )
         .await;
     assert_eq!(visible, serde_json::json!(["op-post_realms_realm_api_v1_oauth_tokens"]));
-    let shots = crate::browser::screenshot_dir();
-    browser.save_screenshot(&shots, "api-docs").await;
+    browser
+        .click("#op-post_realms_realm_api_v1_oauth_tokens > summary", "key for token")
+        .await;
+    browser.save_screenshot(&shots, "api-docs-filtered").await;
     browser.close().await;
 }
