@@ -23,6 +23,10 @@
 #                                  per request (scripts/bench/api_key.lua)
 #                        key_token key for token: POST /realms/bench/api/v1/oauth/tokens
 #                                  with the key's id and secret, one RS256 each
+#                        events    client_credentials with the realm's events
+#                                  off, on, off, on (a CLIENT_LOGIN event per
+#                                  token when on): the cost of events on the
+#                                  token path, as on/off in one run
 #   --duration SECS    measured wrk run per flow and stack (default 20)
 #   --connections N    wrk connections (default 64)
 #   --threads N        wrk threads (default 2)
@@ -136,7 +140,7 @@ has_flow() {
     return 1
 }
 for f in "${FLOW_LIST[@]}"; do
-    case "$f" in client_credentials | code | refresh | login | plain | psk | key_token) ;; *) nexus_die "unknown flow: $f" ;; esac
+    case "$f" in client_credentials | code | refresh | login | plain | psk | key_token | events) ;; *) nexus_die "unknown flow: $f" ;; esac
 done
 if [ "$THREADS" -lt 1 ] || [ "$CONNECTIONS" -lt "$THREADS" ]; then nexus_die "need 1 <= --threads <= --connections"; fi
 if [ "$REALMS" -gt 0 ] && ! has_flow client_credentials; then
@@ -397,6 +401,7 @@ CODE_ROWS=()
 REFRESH_ROWS=()
 LOGIN_ROWS=()
 KEY_ROWS=()
+EVENT_ROWS=()
 SCALE_ROWS=()
 
 ratio() { python3 -c "print(f'{$1:.2f}')"; }
@@ -446,6 +451,23 @@ for stack in "${STACK_LIST[@]}"; do
     tps=""
     loaded_rss=""
     for flow in "${FLOW_LIST[@]}"; do
+        if [ "$flow" = events ]; then
+            # Alternating runs, so that a drift of the shared machine weighs on both settings.
+            sums=(0 0)
+            for round in 1 2; do
+                for setting in off on; do
+                    python3 "$ADMIN_PY" events "$BASE" bench "$setting"
+                    load_test "$stack-events-$setting-$round" client_credentials
+                    x=$(bench_field "$BENCH_DIR/wrk-$stack-events-$setting-$round.txt" tokens_per_s)
+                    if [ "$setting" = off ]; then sums[0]=$(ratio "${sums[0]} + $x"); else sums[1]=$(ratio "${sums[1]} + $x"); fi
+                done
+            done
+            python3 "$ADMIN_PY" events "$BASE" bench on
+            # Events dropped because the queue was full would make "on" cheap for the wrong reason.
+            dropped=$(curl -fsS "$BASE/metrics" | awk '/^nexus_events_dropped_total/ {print $2}')
+            EVENT_ROWS+=("| $label | $(ratio "${sums[0]} / 2") | $(ratio "${sums[1]} / 2") | $(ratio "${sums[1]} / ${sums[0]}") | ${dropped:-?} |")
+            continue
+        fi
         load_test "$stack-$flow" "$flow"
         f="$BENCH_DIR/wrk-$stack-$flow.txt"
         rss_now=$(rss_mb "$NEXUS_PID")
@@ -534,6 +556,17 @@ if [ "${#ROWS[@]}" -gt 0 ]; then
     echo "| stack | tokens/s | p50 ms | p99 ms | non-200 + socket errors | idle RSS MB | RSS after load MB | tokens/s ÷ (RSA sign/s × nproc) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${ROWS[@]}"
+fi
+if [ "${#EVENT_ROWS[@]}" -gt 0 ]; then
+    echo
+    echo "## Events on the token path — $TODAY"
+    echo
+    echo "client_credentials in realm bench with eventsEnabled off, on, off, on ($DURATION s each; with events on every"
+    echo "token leaves a CLIENT_LOGIN event, stored by the writer task in batches). Means of the two runs of each."
+    echo
+    echo "| stack | tokens/s, events off | tokens/s, events on | on ÷ off | events dropped (queue full) |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${EVENT_ROWS[@]}"
 fi
 if [ "${#CODE_ROWS[@]}" -gt 0 ]; then
     echo

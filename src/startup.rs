@@ -154,6 +154,7 @@ impl Application {
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         crate::error::AppError::bad_request(format!("Invalid path: {err}")).into()
                     }))
+                    .wrap(from_fn(crate::http::admin_events::record_admin_writes))
                     .wrap(from_fn(crate::http::iso_dates::rewrite))
                     .wrap(from_fn(crate::http::middleware::observe))
                     .configure(crate::http::routes)

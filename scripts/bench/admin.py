@@ -348,8 +348,13 @@ def cmd_api_key(base, realm, client_id):
     print(key["id"], key["secret"])
 
 
+def cmd_events(base, realm, enabled):
+    a = Admin(base)
+    a.request("PUT", f"/admin/realms/{realm}/events/config", {"eventsEnabled": enabled == "on"}, ok=(204,))
+
+
 def main(argv):
-    cmds = {"api-key": (cmd_api_key, 3), "setup": (cmd_setup, 4), "create-realms": (cmd_create_realms, 3),
+    cmds = {"api-key": (cmd_api_key, 3), "events": (cmd_events, 3), "setup": (cmd_setup, 4), "create-realms": (cmd_create_realms, 3),
             "timings": (cmd_timings, 4), "web-setup": (cmd_web_setup, 6),
             "login": (cmd_login, 7), "refresh-tokens": (cmd_refresh_tokens, 8)}
     if len(argv) < 2 or argv[1] not in cmds:

@@ -11,6 +11,9 @@ pub const EVENTS_EXPIRATION: &str = "eventsExpiration";
 pub const ENABLED_EVENT_TYPES: &str = "enabledEventTypes";
 pub const ADMIN_EVENTS_ENABLED: &str = "adminEventsEnabled";
 pub const ADMIN_EVENTS_DETAILS_ENABLED: &str = "adminEventsDetailsEnabled";
+/// Keycloak keeps this one as a realm attribute outside the events representation; nexus also
+/// takes and shows it in `events/config`.
+pub const ADMIN_EVENTS_EXPIRATION: &str = "adminEventsExpiration";
 
 /// The longest retention a realm may set: ten years, in seconds.
 pub const MAX_EXPIRATION: i64 = 10 * 365 * 24 * 3600;
@@ -27,6 +30,8 @@ pub struct EventsConfig {
     pub enabled_types: Vec<String>,
     pub admin_events_enabled: bool,
     pub admin_events_details_enabled: bool,
+    /// Seconds an admin event is kept; `None`: for ever.
+    pub admin_expiration: Option<i64>,
 }
 
 impl EventsConfig {
@@ -43,6 +48,7 @@ impl EventsConfig {
             enabled_types: types,
             admin_events_enabled: realm.setting_bool(ADMIN_EVENTS_ENABLED).unwrap_or(false),
             admin_events_details_enabled: realm.setting_bool(ADMIN_EVENTS_DETAILS_ENABLED).unwrap_or(false),
+            admin_expiration: realm.setting_int(ADMIN_EVENTS_EXPIRATION, 1, MAX_EXPIRATION),
         }
     }
 
@@ -60,6 +66,7 @@ impl EventsConfig {
             "enabledEventTypes": self.enabled_types,
             "adminEventsEnabled": self.admin_events_enabled,
             "adminEventsDetailsEnabled": self.admin_events_details_enabled,
+            "adminEventsExpiration": self.admin_expiration,
         })
     }
 }
@@ -82,21 +89,23 @@ pub fn attributes_of(body: &Map<String, Value>) -> Result<Map<String, Value>, Ev
             Some(_) => return Err(EventsConfigError(format!("{name} must be true or false"))),
         }
     }
-    match body.get(EVENTS_EXPIRATION) {
-        None => {}
-        Some(Value::Null) => {
-            out.insert(EVENTS_EXPIRATION.into(), Value::Null);
+    for name in [EVENTS_EXPIRATION, ADMIN_EVENTS_EXPIRATION] {
+        match body.get(name) {
+            None => {}
+            Some(Value::Null) => {
+                out.insert(name.into(), Value::Null);
+            }
+            Some(v) => match v.as_i64().filter(|n| (1..=MAX_EXPIRATION).contains(n)) {
+                Some(n) => {
+                    out.insert(name.into(), json!(n));
+                }
+                None => {
+                    return Err(EventsConfigError(format!(
+                        "{name} must be a number of seconds from 1 to {MAX_EXPIRATION}, or null"
+                    )))
+                }
+            },
         }
-        Some(v) => match v.as_i64().filter(|n| (1..=MAX_EXPIRATION).contains(n)) {
-            Some(n) => {
-                out.insert(EVENTS_EXPIRATION.into(), json!(n));
-            }
-            None => {
-                return Err(EventsConfigError(format!(
-                    "{EVENTS_EXPIRATION} must be a number of seconds from 1 to {MAX_EXPIRATION}, or null"
-                )))
-            }
-        },
     }
     match body.get(ENABLED_EVENT_TYPES) {
         None => {}

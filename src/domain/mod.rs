@@ -1,5 +1,6 @@
 //! Plain Rust: the objects of an identity provider and the rules on them. No actix, diesel or redis here.
 
+pub mod admin_events;
 pub mod api_keys;
 pub mod approvals;
 pub mod dates;

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_page;
 pub mod admin;
+pub mod admin_events;
 pub mod api_keys;
 pub mod body;
 pub mod client_address;

@@ -20,13 +20,14 @@ use super::session_iframes;
 use super::views;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::oauth::bearer::bearer_token;
-use crate::oauth::client_auth::authenticate_client;
+use crate::oauth::client_auth::{authenticate_client, claimed_client_id};
 use crate::oauth::introspection::{self, claim_str, TokenState};
 use crate::oauth::logout::{self, BrowserLogout, LogoutParams, PendingLogout};
 use crate::oauth::params::FormParams;
 use crate::oauth::revocation::{self, RevocationError};
 use crate::oauth::tokens::add_profile_claims;
 use crate::oauth::OAuthError;
+use crate::service::events::{self, Event};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::sessions;
 use crate::state::AppState;
@@ -267,6 +268,52 @@ fn scopes_of_token(client: &ClientRuntime, scope: &str) -> GrantedScopes {
     })
 }
 
+// ---- events -----------------------------------------------------------------------------------
+
+/// An event of `event_type` by the client a request named, if the realm keeps that type.
+fn new_event(
+    state: &AppState,
+    req: &HttpRequest,
+    realm: &RealmRuntime,
+    event_type: &'static str,
+    client_id: Option<String>,
+) -> Option<Event> {
+    if !realm.events.records(event_type) {
+        return None;
+    }
+    let mut event = Event::new(&realm.realm.id, event_type, state.clock.now_millis());
+    event.client_id = client_id;
+    event.ip_address = super::client_address::client_ip(req, state).map(|ip| ip.to_string());
+    Some(event)
+}
+
+/// Records the success (`kind.0`) or, with an error, the failure (`kind.1`) of a request.
+fn record_event(
+    state: &AppState,
+    req: &HttpRequest,
+    realm: &RealmRuntime,
+    kind: (&'static str, &'static str),
+    client_id: Option<String>,
+    user_id: Option<&str>,
+    error: Option<&'static str>,
+) {
+    let event_type = if error.is_some() { kind.1 } else { kind.0 };
+    if let Some(mut event) = new_event(state, req, realm, event_type, client_id) {
+        event.user_id = user_id.map(str::to_owned);
+        event.error = error.map(str::to_owned);
+        state.events.record(event);
+    }
+}
+
+/// Keycloak's error names in events, where they differ from the protocol's.
+fn event_error(e: &OAuthError) -> &'static str {
+    match e {
+        OAuthError::InvalidClient { .. } => "invalid_client_credentials",
+        OAuthError::InvalidGrant(_) | OAuthError::InvalidToken(_) => "invalid_token",
+        e => e.code(),
+    }
+}
+
 // ---- introspection (RFC 7662) ---------------------------------------------------------------------
 
 /// `POST …/token/introspect`: confidential clients only, as in Keycloak.
@@ -281,8 +328,10 @@ async fn introspect(
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    let mut named = None;
     let result = async {
         let params = read_form(&req, payload).await?;
+        named = claimed_client_id(&params, authorization(&req));
         let client = authenticate_client(&state, &realm, &params, authorization(&req)).await?;
         if !client.client.is_confidential() {
             return Ok(Err(()));
@@ -294,6 +343,17 @@ async fn introspect(
         introspection::introspect(&state, &realm, token).await.map(Ok)
     }
     .await;
+    let failed = match &result {
+        Ok(Ok(_)) => None,
+        Ok(Err(())) => Some("not_allowed"),
+        Err(e) => Some(event_error(e)),
+    };
+    let subject = match &result {
+        Ok(Ok(body)) => body.get("sub").and_then(Value::as_str),
+        _ => None,
+    };
+    let kind = (events::INTROSPECT_TOKEN, events::INTROSPECT_TOKEN_ERROR);
+    record_event(&state, &req, &realm, kind, named, subject, failed);
     let mut response = match result {
         Ok(Ok(body)) => HttpResponse::Ok().json(body),
         Ok(Err(())) => HttpResponse::Forbidden()
@@ -339,6 +399,14 @@ async fn revoke(
         revocation::revoke(&state, &realm, &client, token).await
     }
     .await;
+    let failed = match &result {
+        Ok(()) => None,
+        Err(RevocationError::UnsupportedTokenType) => Some("unsupported_token_type"),
+        Err(RevocationError::OAuth(e)) => Some(event_error(e)),
+    };
+    let named = claimed_client_id(&params, authorization(&req));
+    let kind = (events::REVOKE_GRANT, events::REVOKE_GRANT_ERROR);
+    record_event(&state, &req, &realm, kind, named, None, failed);
     let mut response = match result {
         Ok(()) => HttpResponse::Ok().finish(),
         Err(RevocationError::UnsupportedTokenType) => HttpResponse::BadRequest()
@@ -419,8 +487,22 @@ async fn logout_post(
         logout::logout_with_refresh_token(&state, &realm, &client, refresh_token).await
     }
     .await;
+    let named = claimed_client_id(&params, authorization(&req));
+    match &result {
+        Ok(ended) => {
+            if let Some(mut event) = new_event(&state, &req, &realm, events::LOGOUT, named) {
+                event.user_id = Some(ended.user_id.clone());
+                event.session_id = ended.session_id.clone();
+                state.events.record(event);
+            }
+        }
+        Err(e) => {
+            let kind = (events::LOGOUT, events::LOGOUT_ERROR);
+            record_event(&state, &req, &realm, kind, named, None, Some(event_error(e)));
+        }
+    }
     let mut response = match result {
-        Ok(()) => HttpResponse::NoContent().finish(),
+        Ok(_) => HttpResponse::NoContent().finish(),
         Err(e) => {
             tracing::info!(error = e.code(), "back-channel logout refused");
             e.error_response()
@@ -467,7 +549,7 @@ async fn browser_logout(
                 },
             )
         }
-        Ok(BrowserLogout::Proceed(pending)) => finish_logout(state, realm, &pending, browser.as_ref()).await,
+        Ok(BrowserLogout::Proceed(pending)) => finish_logout(state, req, realm, &pending, browser.as_ref()).await,
         Err(_) => error_page(realm, StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error"),
     }
 }
@@ -493,7 +575,7 @@ async fn logout_confirm(
                 Ok(session) => session,
                 Err(resp) => return resp,
             };
-            finish_logout(&state, &realm, &pending, browser.as_ref()).await
+            finish_logout(&state, &req, &realm, &pending, browser.as_ref()).await
         }
         None => error_page(
             &realm,
@@ -525,12 +607,20 @@ async fn browser_session(
 /// back to the app (302) or shows that it is logged out.
 async fn finish_logout(
     state: &AppState,
+    req: &HttpRequest,
     realm: &RealmRuntime,
     pending: &PendingLogout,
     browser: Option<&sessions::SsoSession>,
 ) -> HttpResponse {
-    if logout::end_sessions(state, realm, pending).await.is_err() {
+    let Ok(ended) = logout::end_sessions(state, realm, pending).await else {
         return error_page(realm, StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error");
+    };
+    for session in ended {
+        if let Some(mut event) = new_event(state, req, realm, events::LOGOUT, pending.client_id.clone()) {
+            event.user_id = Some(session.user_id);
+            event.session_id = session.session_id;
+            state.events.record(event);
+        }
     }
     let mut response = match &pending.redirect {
         Some(uri) => {

@@ -44,6 +44,15 @@ pub fn parse_basic(header: Option<&str>) -> Result<Option<BasicCredentials>, OAu
     }))
 }
 
+/// The client a refused request named (not proven): Basic credentials, else `client_id`.
+pub fn claimed_client_id(params: &FormParams, authorization: Option<&str>) -> Option<String> {
+    let named = match parse_basic(authorization) {
+        Ok(Some(basic)) => Some(basic.client_id),
+        _ => params.get("client_id").map(str::to_owned),
+    };
+    named.map(|id| id.chars().take(255).collect())
+}
+
 /// Whether the request carries client credentials of any kind (Basic, secret or assertion).
 pub fn has_client_credentials(params: &FormParams, authorization: Option<&str>) -> Result<bool, OAuthError> {
     Ok(parse_basic(authorization)?.is_some()

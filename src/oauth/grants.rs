@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::client_assertion::{self, AssertionFailure, JWT_BEARER_GRANT};
-use super::client_auth::{authenticate_client, has_client_credentials};
+use super::client_auth::{authenticate_client, claimed_client_id, has_client_credentials};
 use super::params::FormParams;
 use super::tokens::{
     issue_access_token, issue_id_token, sign_refresh_token, IdTokenContext, IssuedAccessToken, RefreshClaims,
@@ -14,6 +14,7 @@ use super::OAuthError;
 use crate::domain::roles::EffectiveRoles;
 use crate::domain::scopes::{self, GrantedScopes};
 use crate::domain::User;
+use crate::service::events::{self, Event};
 use crate::service::login::{login_event, verify_password_login, LoginAttempt, LoginError};
 use crate::service::realm_cache::{ClientRuntime, RealmRuntime};
 use crate::service::roles::effective_roles_of;
@@ -49,6 +50,21 @@ pub async fn token(
             )));
         }
     };
+    let outcome = grant_tokens(state, realm, grant, params, authorization, ip).await;
+    if let Some(event) = token_event(state, realm, grant, params, authorization, ip, &outcome) {
+        state.events.record(event);
+    }
+    outcome.map(|(response, _)| (response, grant))
+}
+
+async fn grant_tokens(
+    state: &AppState,
+    realm: &RealmRuntime,
+    grant: &'static str,
+    params: &FormParams,
+    authorization: Option<&str>,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(TokenResponse, Arc<ClientRuntime>), OAuthError> {
     let client = if grant == "jwt_bearer" {
         jwt_bearer_client(state, realm, params, authorization).await?
     } else {
@@ -60,7 +76,92 @@ pub async fn token(
         "authorization_code" => super::code_grant::exchange(state, realm, &client, params).await?,
         _ => refresh_token_grant(state, realm, &client, params).await?,
     };
-    Ok((response, grant))
+    Ok((response, client))
+}
+
+/// Keycloak's event of a token request: `CLIENT_LOGIN`, `CODE_TO_TOKEN` or `REFRESH_TOKEN`, or
+/// its `_ERROR`. The password grant leaves `LOGIN` events itself (they name the username); here
+/// only its refusals before the password is looked at. Building the event costs a few small
+/// allocations; storing it is the writer task's job, off this request's path.
+fn token_event(
+    state: &AppState,
+    realm: &RealmRuntime,
+    grant: &'static str,
+    params: &FormParams,
+    authorization: Option<&str>,
+    ip: Option<std::net::IpAddr>,
+    outcome: &Result<(TokenResponse, Arc<ClientRuntime>), OAuthError>,
+) -> Option<Event> {
+    let (success, failure) = match grant {
+        "client_credentials" | "jwt_bearer" => (events::CLIENT_LOGIN, events::CLIENT_LOGIN_ERROR),
+        "authorization_code" => (events::CODE_TO_TOKEN, events::CODE_TO_TOKEN_ERROR),
+        "refresh_token" => (events::REFRESH_TOKEN, events::REFRESH_TOKEN_ERROR),
+        _ => (events::LOGIN, events::LOGIN_ERROR),
+    };
+    let kept = match outcome {
+        Ok(_) => success,
+        Err(_) => failure,
+    };
+    if !realm.events.records(kept) {
+        return None;
+    }
+    let now = state.clock.now_millis();
+    let mut event = match outcome {
+        Ok(_) if grant == "password" => return None,
+        Ok((response, client)) => {
+            let mut event = Event::new(&realm.realm.id, success, now);
+            event.client_id = Some(client.client.client_id.clone());
+            event.user_id = Some(response.user_id.clone());
+            event.session_id = response.session_state.clone();
+            event.details.insert("scope".into(), response.scope.clone());
+            event
+        }
+        // Once the password grant has checked the password it has recorded LOGIN_ERROR itself;
+        // these are the refusals that come before.
+        Err(e)
+            if grant == "password"
+                && !matches!(
+                    e,
+                    OAuthError::InvalidClient { .. }
+                        | OAuthError::InvalidRequest(_)
+                        | OAuthError::UnauthorizedClient(_)
+                        | OAuthError::InvalidScope(_)
+                ) =>
+        {
+            return None
+        }
+        Err(e) => {
+            let mut event = Event::new(&realm.realm.id, failure, now);
+            event.client_id = claimed_client_id(params, authorization);
+            event.error = Some(event_error(grant, e).to_owned());
+            event
+        }
+    };
+    event.ip_address = ip.map(|ip| ip.to_string());
+    event
+        .details
+        .insert("grant_type".into(), grant_type_detail(grant).into());
+    Some(event)
+}
+
+/// Keycloak's error names in events (`Errors.java`), where they differ from the protocol's.
+fn event_error(grant: &str, e: &OAuthError) -> &'static str {
+    match (grant, e) {
+        (_, OAuthError::InvalidClient { .. }) => "invalid_client_credentials",
+        (_, OAuthError::InvalidUserCredentials(_)) => "invalid_user_credentials",
+        ("authorization_code", OAuthError::InvalidGrant(_)) => "invalid_code",
+        ("refresh_token", OAuthError::InvalidGrant(_)) => "invalid_token",
+        (_, OAuthError::UnauthorizedClient(_)) => "not_allowed",
+        (_, e) => e.code(),
+    }
+}
+
+fn grant_type_detail(grant: &'static str) -> &'static str {
+    if grant == "jwt_bearer" {
+        JWT_BEARER_GRANT
+    } else {
+        grant
+    }
 }
 
 /// RFC 7523 §2.1 as nexus reads it: the assertion is the service's own (`iss` = `sub` = its
@@ -141,6 +242,7 @@ fn client_credentials(
         not_before_policy: realm.realm.not_before,
         session_state: None,
         scope: granted.scope_param,
+        user_id: account.user.id.clone(),
     })
 }
 
@@ -370,6 +472,7 @@ fn token_response(
         not_before_policy: realm.realm.not_before,
         session_state: session_id.map(str::to_owned),
         scope: grant.granted.scope_param.clone(),
+        user_id: grant.user.id.clone(),
     };
     Ok((response, access))
 }

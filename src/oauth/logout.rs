@@ -44,6 +44,9 @@ pub struct PendingLogout {
     pub sessions: Vec<String>,
     /// The registered `post_logout_redirect_uri`, `state` appended.
     pub redirect: Option<String>,
+    /// The app that asked, for the `LOGOUT` event.
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -188,7 +191,11 @@ pub async fn browser_logout(
             sessions.push(session.id.clone());
         }
     }
-    let pending = PendingLogout { sessions, redirect };
+    let pending = PendingLogout {
+        sessions,
+        redirect,
+        client_id: client.map(|c| c.client.client_id.clone()),
+    };
     Ok(if needs_confirmation {
         BrowserLogout::Confirm(pending)
     } else {
@@ -247,12 +254,31 @@ pub fn confirmed(state: &AppState, realm: &RealmRuntime, code: &str) -> Option<P
     (confirmation.realm == realm.realm.id && confirmation.exp > state.now()).then_some(confirmation.pending)
 }
 
-/// Ends the sessions of a logout (their online refresh tokens are revoked with them).
-pub async fn end_sessions(state: &AppState, realm: &RealmRuntime, pending: &PendingLogout) -> Result<(), OAuthError> {
+/// A session a logout ended, for its `LOGOUT` event.
+#[derive(Debug)]
+pub struct EndedSession {
+    pub user_id: String,
+    pub session_id: Option<String>,
+}
+
+/// Ends the sessions of a logout (their online refresh tokens are revoked with them); the live ones
+/// it ended.
+pub async fn end_sessions(
+    state: &AppState,
+    realm: &RealmRuntime,
+    pending: &PendingLogout,
+) -> Result<Vec<EndedSession>, OAuthError> {
+    let mut ended = Vec::with_capacity(pending.sessions.len());
     for id in &pending.sessions {
+        if let Some(session) = sessions::find(state, &realm.realm, id).await.map_err(server_error)? {
+            ended.push(EndedSession {
+                user_id: session.user_id,
+                session_id: Some(session.id),
+            });
+        }
         sessions::end(state, &realm.realm, id).await.map_err(server_error)?;
     }
-    Ok(())
+    Ok(ended)
 }
 
 /// Keycloak's back-channel logout: the client presents one of its refresh tokens; the token's
@@ -264,7 +290,7 @@ pub async fn logout_with_refresh_token(
     realm: &RealmRuntime,
     client: &ClientRuntime,
     refresh_token: &str,
-) -> Result<(), OAuthError> {
+) -> Result<EndedSession, OAuthError> {
     let invalid = || OAuthError::InvalidGrant("Invalid refresh token".into());
     let claims = verified_claims(realm, refresh_token).ok_or_else(invalid)?;
     if !matches!(claim_str(&claims, "typ"), Some("Refresh" | "Offline")) {
@@ -279,7 +305,10 @@ pub async fn logout_with_refresh_token(
     if let Some(sid) = claim_str(&claims, "sid") {
         sessions::end(state, &realm.realm, sid).await.map_err(server_error)?;
     }
-    Ok(())
+    Ok(EndedSession {
+        user_id: claim_str(&claims, "sub").unwrap_or_default().to_owned(),
+        session_id: claim_str(&claims, "sid").map(str::to_owned),
+    })
 }
 
 #[cfg(test)]

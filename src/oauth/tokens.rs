@@ -291,4 +291,7 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_state: Option<String>,
     pub scope: String,
+    /// Whom the tokens are for: the event of the request names them. Not part of the response.
+    #[serde(skip)]
+    pub user_id: String,
 }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::domain::events::EventsConfig;
-use crate::store::db::{self, events::EventRow, Db, DbConnection, DbError};
+use crate::store::db::{self, admin_events::AdminEventRow, events::EventRow, Db, DbConnection, DbError};
 
 /// Events waiting for the writer; beyond this they are dropped.
 pub const QUEUE_CAPACITY: usize = 10_000;
@@ -34,6 +34,17 @@ pub const UPDATE_PASSWORD_ERROR: &str = "UPDATE_PASSWORD_ERROR";
 pub const UPDATE_PROFILE: &str = "UPDATE_PROFILE";
 pub const REVOKE_GRANT: &str = "REVOKE_GRANT";
 pub const API_KEY_REFUSED: &str = "API_KEY_REFUSED";
+pub const CLIENT_LOGIN: &str = "CLIENT_LOGIN";
+pub const CLIENT_LOGIN_ERROR: &str = "CLIENT_LOGIN_ERROR";
+pub const CODE_TO_TOKEN: &str = "CODE_TO_TOKEN";
+pub const CODE_TO_TOKEN_ERROR: &str = "CODE_TO_TOKEN_ERROR";
+pub const REFRESH_TOKEN: &str = "REFRESH_TOKEN";
+pub const REFRESH_TOKEN_ERROR: &str = "REFRESH_TOKEN_ERROR";
+pub const LOGOUT: &str = "LOGOUT";
+pub const LOGOUT_ERROR: &str = "LOGOUT_ERROR";
+pub const INTROSPECT_TOKEN: &str = "INTROSPECT_TOKEN";
+pub const INTROSPECT_TOKEN_ERROR: &str = "INTROSPECT_TOKEN_ERROR";
+pub const REVOKE_GRANT_ERROR: &str = "REVOKE_GRANT_ERROR";
 /// The detail naming the key of an `API_KEY_*` event.
 pub const DETAIL_API_KEY_ID: &str = "api_key_id";
 
@@ -99,10 +110,54 @@ impl Event {
     }
 }
 
+/// One admin event, as Keycloak's `AdminEventRepresentation` has it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdminEvent {
+    pub realm_id: String,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    pub operation: &'static str,
+    pub resource_type: &'static str,
+    pub resource_path: String,
+    /// Who: the administrator's realm, the client they came through, their user id, address.
+    pub auth_realm_id: Option<String>,
+    pub auth_client_id: Option<String>,
+    pub auth_user_id: Option<String>,
+    pub auth_ip_address: Option<String>,
+    /// JSON, every secret already removed.
+    pub representation: Option<String>,
+}
+
+impl AdminEvent {
+    fn into_row(self) -> AdminEventRow {
+        AdminEventRow {
+            id: super::new_id(),
+            realm_id: self.realm_id,
+            time: self.time,
+            operation_type: self.operation.to_owned(),
+            resource_type: self.resource_type.to_owned(),
+            resource_path: self.resource_path,
+            auth_realm_id: self.auth_realm_id,
+            auth_client_id: self.auth_client_id,
+            auth_user_id: self.auth_user_id,
+            auth_ip_address: self.auth_ip_address,
+            representation: self.representation,
+            error: None,
+        }
+    }
+}
+
+/// What the writer task stores.
+#[derive(Clone, Debug)]
+enum Record {
+    Event(Event),
+    Admin(AdminEvent),
+}
+
 /// Where requests leave their events. Cheap to clone.
 #[derive(Clone)]
 pub struct EventSink {
-    queue: mpsc::Sender<Event>,
+    queue: mpsc::Sender<Record>,
     dropped: IntCounter,
 }
 
@@ -118,13 +173,22 @@ impl EventSink {
 
     /// Queues `event`; never waits. A full queue drops it and counts the drop.
     pub fn record(&self, event: Event) {
-        if self.queue.try_send(event).is_err() {
+        self.queue_record(Record::Event(event));
+    }
+
+    /// Queues an admin event, as `record` does.
+    pub fn record_admin(&self, event: AdminEvent) {
+        self.queue_record(Record::Admin(event));
+    }
+
+    fn queue_record(&self, record: Record) {
+        if self.queue.try_send(record).is_err() {
             self.dropped.inc();
         }
     }
 }
 
-async fn write_loop(db: Db, mut incoming: mpsc::Receiver<Event>) {
+async fn write_loop(db: Db, mut incoming: mpsc::Receiver<Record>) {
     while let Some(first) = incoming.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + LINGER;
@@ -176,19 +240,33 @@ async fn purge_loop(db: Db, clock: Arc<dyn Clock>, every: Duration) {
 pub fn purge_expired(conn: &mut DbConnection, now_ms: i64) -> Result<usize, DbError> {
     let mut removed = 0;
     for realm in db::realms::list(conn, 0, i64::MAX)? {
-        if let Some(seconds) = EventsConfig::of(&realm).expiration {
+        let config = EventsConfig::of(&realm);
+        if let Some(seconds) = config.expiration {
             removed += db::events::delete_before(conn, &realm.id, now_ms - seconds.saturating_mul(1000))?;
+        }
+        if let Some(seconds) = config.admin_expiration {
+            removed += db::admin_events::delete_before(conn, &realm.id, now_ms - seconds.saturating_mul(1000))?;
         }
     }
     Ok(removed)
 }
 
-fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> {
+fn store_all(conn: &mut DbConnection, batch: Vec<Record>) -> Result<(), DbError> {
     // The latest use of each key in this batch updates its usage record once.
     let mut last_uses: BTreeMap<(String, String), (i64, Option<String>)> = BTreeMap::new();
     // Each realm's settings say which events it keeps (read once per realm and batch).
     let mut configs: HashMap<String, Option<EventsConfig>> = HashMap::new();
-    for event in batch {
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut admin_rows = Vec::new();
+    for record in batch {
+        let event = match record {
+            Record::Event(event) => event,
+            // Admin events were filtered by the realm's settings when recorded.
+            Record::Admin(event) => {
+                admin_rows.push(event.into_row());
+                continue;
+            }
+        };
         if event.event_type == API_KEY_USED {
             if let Some(key_id) = event.details.get(DETAIL_API_KEY_ID) {
                 let seconds = event.time.div_euclid(1000);
@@ -209,9 +287,11 @@ fn store_all(conn: &mut DbConnection, batch: Vec<Event>) -> Result<(), DbError> 
             .as_ref()
             .is_some_and(|c| c.records(event.event_type))
         {
-            db::events::insert(conn, &event.into_row())?;
+            rows.push(event.into_row());
         }
     }
+    db::events::insert_all(conn, &rows)?;
+    db::admin_events::insert_all(conn, &admin_rows)?;
     for ((realm_id, key_id), (at, ip)) in last_uses {
         db::api_keys::record_use(conn, &realm_id, &key_id, at, ip.as_deref())?;
     }

@@ -42,6 +42,8 @@ pub struct RealmRuntime {
     pub jwks: String,
     /// HS512 key of the tokens only nexus reads back (refresh tokens); not in the JWKS.
     pub internal_key: InternalTokenKey,
+    /// Which events the realm keeps: requests skip building the ones it does not.
+    pub events: crate::domain::events::EventsConfig,
     clients: RwLock<HashMap<String, Arc<ClientRuntime>>>,
     /// API keys granted since the realm was loaded, by the keyed hash of the presented secret.
     api_keys: RwLock<HashMap<String, Arc<CachedKeyGrant>>>,
@@ -197,6 +199,7 @@ impl RealmCache {
         };
         let runtime = Arc::new(RealmRuntime {
             internal_key,
+            events: crate::domain::events::EventsConfig::of(&realm),
             issuer: self.issuer_for(&realm.name),
             realm,
             keys,

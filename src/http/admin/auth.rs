@@ -16,11 +16,13 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPr
             .await
             .map_err(AppError::internal)?
             .ok_or(AppError::Unauthorized)?;
-        return Ok(AdminPrincipal {
+        let principal = AdminPrincipal {
             realm_name: granted.realm_name,
             user: granted.grant.owner.clone(),
             roles: granted.grant.roles.clone(),
-        });
+        };
+        crate::http::admin_events::note_actor(req, &principal, None);
+        return Ok(principal);
     }
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = bearer_token(header).ok_or(AppError::Unauthorized)?;
@@ -53,9 +55,12 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<AdminPr
         }
         roles = roles.limited_to_claims(&verified.claims);
     }
-    Ok(AdminPrincipal {
+    let principal = AdminPrincipal {
         realm_name: verified.realm.realm.name.clone(),
         user,
         roles,
-    })
+    };
+    let client = verified.claims.get("azp").and_then(serde_json::Value::as_str);
+    crate::http::admin_events::note_actor(req, &principal, client);
+    Ok(principal)
 }

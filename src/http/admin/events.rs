@@ -3,7 +3,7 @@
 //! `ipAddress`, `dateFrom`/`dateTo` as `yyyy-MM-dd` or epoch milliseconds, `first`, `max`), and
 //! `DELETE` to clear them.
 
-use crate::http::openapi::schemas::{EventRepresentation, RealmEventsConfigRepresentation};
+use crate::http::openapi::schemas::{AdminEventRepresentation, EventRepresentation, RealmEventsConfigRepresentation};
 use crate::http::openapi::Ty;
 use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::state::AppState;
 use crate::store::db;
+use crate::store::db::admin_events::{AdminEventFilter, AdminEventRow};
 use crate::store::db::events::{EventFilter, EventRow};
 
 pub fn routes(api: &mut Api) {
@@ -50,6 +51,40 @@ pub fn routes(api: &mut Api) {
             op("Change the realm's event settings")
                 .body::<RealmEventsConfigRepresentation>()
                 .no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/admin-events",
+            list_admin,
+            op("List admin events, newest first")
+                .query(
+                    "operationTypes",
+                    Ty::Str,
+                    "CREATE, UPDATE, DELETE or ACTION (repeatable)",
+                )
+                .query(
+                    "resourceTypes",
+                    Ty::Str,
+                    "Resource type, e.g. USER, CLIENT (repeatable)",
+                )
+                .query(
+                    "resourcePath",
+                    Ty::Str,
+                    "Resource path (`*` matches any run of characters)",
+                )
+                .query("authRealm", Ty::Str, "Realm id of the acting administrator")
+                .query("authClient", Ty::Str, "Client id the administrator used")
+                .query("authUser", Ty::Str, "User id of the acting administrator")
+                .query("authIpAddress", Ty::Str, "The administrator's address")
+                .query("dateFrom", Ty::Str, "First day (yyyy-MM-dd) or epoch milliseconds")
+                .query("dateTo", Ty::Str, "Last day (yyyy-MM-dd) or epoch milliseconds")
+                .query("first", Ty::Int, "Offset")
+                .query("max", Ty::Int, "Page size")
+                .returns_list::<AdminEventRepresentation>(),
+        )
+        .delete(
+            "/admin/realms/{realm}/admin-events",
+            clear_admin,
+            op("Delete the realm's admin events").no_content(),
         );
 }
 
@@ -145,6 +180,105 @@ async fn clear(
     state
         .db
         .transaction(move |conn| db::events::clear(conn, &realm_id).map_err(AppError::from))
+        .await?;
+    Ok(no_content())
+}
+
+/// Keycloak's admin-event filters from a query string (`operationTypes` and `resourceTypes`
+/// repeatable, `resourcePath` with `*`, `authRealm`, `authClient`, `authUser`, `authIpAddress`,
+/// `dateFrom`, `dateTo`, `first`, `max`).
+pub fn admin_filter_of(query: &str) -> Result<AdminEventFilter, AppError> {
+    let mut filter = AdminEventFilter::default();
+    let mut paging = Paging::default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let number = || {
+            value
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_request(format!("Invalid value for '{name}'")))
+        };
+        match name.as_ref() {
+            "operationTypes" => filter.operation_types.push(value.into_owned()),
+            "resourceTypes" => filter.resource_types.push(value.into_owned()),
+            "resourcePath" => filter.resource_path = Some(value.into_owned()),
+            "authRealm" => filter.auth_realm = Some(value.into_owned()),
+            "authClient" => filter.auth_client = Some(value.into_owned()),
+            "authUser" => filter.auth_user = Some(value.into_owned()),
+            "authIpAddress" => filter.auth_ip_address = Some(value.into_owned()),
+            "dateFrom" => filter.from = Some(date_bound("dateFrom", &value, false)?),
+            "dateTo" => filter.to = Some(date_bound("dateTo", &value, true)?),
+            "first" => paging.first = Some(number()?),
+            "max" => paging.max = Some(number()?),
+            _ => {}
+        }
+    }
+    filter.first = paging.first();
+    filter.max = paging.max(100);
+    Ok(filter)
+}
+
+/// `GET /admin/realms/{realm}/admin-events`: Keycloak's `AdminEventRepresentation`s, newest first.
+async fn list_admin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (principal, _) = admin_realm(&state, &req, &path, AdminPermission::ViewEvents).await?;
+    let filter = admin_filter_of(req.query_string())?;
+    let rows = list_admin_events(&state, &principal, &path, filter).await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(admin_event_json).collect::<Vec<_>>()))
+}
+
+/// One admin event as Keycloak shows it.
+pub fn admin_event_json(e: &AdminEventRow) -> Value {
+    let mut event = json!({
+        "id": e.id,
+        "time": e.time,
+        "realmId": e.realm_id,
+        "authDetails": {
+            "realmId": e.auth_realm_id,
+            "clientId": e.auth_client_id,
+            "userId": e.auth_user_id,
+            "ipAddress": e.auth_ip_address,
+        },
+        "operationType": e.operation_type,
+        "resourceType": e.resource_type,
+        "resourcePath": e.resource_path,
+    });
+    if let Some(representation) = &e.representation {
+        event["representation"] = json!(representation);
+    }
+    if let Some(error) = &e.error {
+        event["error"] = json!(error);
+    }
+    event
+}
+
+/// The realm's admin events matching `filter`, newest first (the admin API and the console).
+pub async fn list_admin_events(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    filter: AdminEventFilter,
+) -> Result<Vec<AdminEventRow>, AppError> {
+    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ViewEvents).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .run(move |conn| db::admin_events::list(conn, &realm_id, &filter).map_err(AppError::from))
+        .await
+}
+
+/// `DELETE /admin/realms/{realm}/admin-events`. The clearing itself is the first event after it.
+async fn clear_admin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageEvents).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| db::admin_events::clear(conn, &realm_id).map_err(AppError::from))
         .await?;
     Ok(no_content())
 }

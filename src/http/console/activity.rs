@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::common::{checked, field, form_message, respond, Chrome, FormErrors, ListQuery, PAGE_SIZE};
 use super::views::{
-    EventFilterForm, EventRowView, EventSettingsForm, EventSettingsPage, EventsPage, Pager, RealmSessionRow,
-    SessionsPage,
+    AdminEventFilterForm, AdminEventRowView, AdminEventsPage, EventFilterForm, EventRowView, EventSettingsForm,
+    EventSettingsPage, EventsPage, Pager, RealmSessionRow, SessionsPage,
 };
 use super::{failure_page, internal_error, see_other, Admin, Posted, SignedIn};
 use crate::domain::dates::format_rfc3339;
@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/sessions/sign-out-all"), web::post().to(sign_out_all))
         .route(&at("/sessions/{session}/end"), web::post().to(end_session))
         .route(&at("/events"), web::get().to(events_page))
+        .route(&at("/admin-events"), web::get().to(admin_events_page))
         .route(&at("/events/settings"), web::get().to(event_settings_page))
         .route(&at("/events/settings"), web::post().to(save_event_settings));
 }
@@ -227,6 +228,77 @@ async fn events_page(
             events: &events,
             filter: &form,
             error: error.as_deref(),
+            first,
+            has_next,
+            query: &query_string,
+        },
+    )
+}
+
+/// `…/admin-events`: what administrators changed in the realm, newest first, with Keycloak's
+/// filters (operation, resource type, resource path with `*`, acting user).
+async fn admin_events_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    SignedIn(a): SignedIn,
+    path: web::Path<(String, String)>,
+    query: web::Query<ListQuery>,
+) -> HttpResponse {
+    let (_, target) = path.into_inner();
+    let mut form = AdminEventFilterForm::default();
+    for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        let value = value.trim().to_owned();
+        match name.as_ref() {
+            "operationTypes" => form.operation = value,
+            "resourceTypes" => form.resource_type = value,
+            "resourcePath" => form.resource_path = value,
+            "authUser" => form.auth_user = value,
+            _ => {}
+        }
+    }
+    let mut filters = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("operationTypes", &form.operation),
+        ("resourceTypes", &form.resource_type),
+        ("resourcePath", &form.resource_path),
+        ("authUser", &form.auth_user),
+    ] {
+        if !value.is_empty() {
+            filters.append_pair(name, value);
+        }
+    }
+    let query_string = filters.finish();
+    let first = query.first();
+    let filter = event_api::admin_filter_of(&format!("{query_string}&first={first}&max={}", PAGE_SIZE + 1));
+    let rows = match filter {
+        Err(e) => return failure_page(&a, e),
+        Ok(filter) => match event_api::list_admin_events(&state, &a.principal, &target, filter).await {
+            Ok(rows) => rows,
+            Err(e) => return failure_page(&a, e),
+        },
+    };
+    let has_next = rows.len() as i64 > PAGE_SIZE;
+    let events: Vec<AdminEventRowView> = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(|e| AdminEventRowView {
+            time: format_rfc3339(e.time / 1000),
+            operation: e.operation_type,
+            resource_type: e.resource_type,
+            resource_path: e.resource_path,
+            auth_user_id: e.auth_user_id.unwrap_or_default(),
+            auth_client_id: e.auth_client_id.unwrap_or_default(),
+            ip_address: e.auth_ip_address.unwrap_or_default(),
+            representation: e.representation.unwrap_or_default(),
+        })
+        .collect();
+    let chrome = Chrome::new(&state, &a, &target, None);
+    render(
+        StatusCode::OK,
+        &AdminEventsPage {
+            frame: chrome.frame("events"),
+            events: &events,
+            filter: &form,
             first,
             has_next,
             query: &query_string,

@@ -211,6 +211,7 @@ async fn posted(
             "This form has expired or did not come from this console. Please go back, reload the page and try again.",
         ));
     }
+    crate::http::admin_events::note_actor(req, &admin.principal, Some(CLIENT_ADMIN_CONSOLE));
     Ok((admin, form))
 }
 

@@ -522,6 +522,37 @@ pub struct EventsPage<'a> {
     pub query: &'a str,
 }
 
+pub struct AdminEventRowView {
+    pub time: String,
+    pub operation: String,
+    pub resource_type: String,
+    pub resource_path: String,
+    pub auth_user_id: String,
+    pub auth_client_id: String,
+    pub ip_address: String,
+    pub representation: String,
+}
+
+/// The filters of the admin events page, as typed (Keycloak's query names).
+#[derive(Default)]
+pub struct AdminEventFilterForm {
+    pub operation: String,
+    pub resource_type: String,
+    pub resource_path: String,
+    pub auth_user: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/admin_events.html")]
+pub struct AdminEventsPage<'a> {
+    pub frame: Frame<'a>,
+    pub events: &'a [AdminEventRowView],
+    pub filter: &'a AdminEventFilterForm,
+    pub first: i64,
+    pub has_next: bool,
+    pub query: &'a str,
+}
+
 pub struct ServiceAccountRow {
     pub client_uuid: String,
     pub client_id: String,

@@ -104,6 +104,24 @@ pub struct EventRepresentation {
     pub details: BTreeMap<String, Value>,
 }
 
+/// Keycloak's `AdminEventRepresentation`; `time` in epoch milliseconds.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AdminEventRepresentation {
+    pub id: String,
+    pub time: i64,
+    pub realm_id: String,
+    /// The acting administrator: `{realmId, clientId, userId, ipAddress}`.
+    pub auth_details: Value,
+    /// `CREATE`, `UPDATE`, `DELETE` or `ACTION`.
+    pub operation_type: String,
+    pub resource_type: String,
+    pub resource_path: String,
+    /// The request body without secrets, when the realm keeps details.
+    pub representation: Option<String>,
+    pub error: Option<String>,
+}
+
 /// Keycloak's `RealmEventsConfigRepresentation`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -114,6 +132,8 @@ pub struct RealmEventsConfigRepresentation {
     pub enabled_event_types: Option<Vec<String>>,
     pub admin_events_enabled: Option<bool>,
     pub admin_events_details_enabled: Option<bool>,
+    /// Seconds; `null` keeps admin events for ever.
+    pub admin_events_expiration: Option<i64>,
 }
 
 /// A change waiting for a second administrator (dual control, ADR 016).

@@ -22,8 +22,22 @@ pub struct EventRow {
     pub details: String,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(events::table).values(row).execute(conn).map(|_| ())
+/// Stores `rows`: on PostgreSQL in one statement (the writer's batches cost one round trip, not
+/// one per event); SQLite is in-process, and diesel has no multi-row insert of optional columns
+/// for it, so one prepared statement per row.
+pub fn insert_all(conn: &mut DbConnection, rows: &[EventRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(events::table).values(rows).execute(pg).map(|_| ()),
+        DbConnection::Sqlite(sqlite) => {
+            for row in rows {
+                diesel::insert_into(events::table).values(row).execute(sqlite)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Keycloak's filters for `GET /admin/realms/{realm}/events`; every one optional.

@@ -2,6 +2,7 @@
 //!
 //! Diesel is synchronous: callers run these functions on the blocking pool (`Db::run`).
 
+pub mod admin_events;
 pub mod api_keys;
 pub mod approvals;
 pub mod clients;

@@ -269,7 +269,25 @@ diesel::joinable!(client_scope_links -> client_scopes (scope_id));
 diesel::joinable!(client_scope_links -> clients (client_id));
 diesel::joinable!(realm_default_scopes -> client_scopes (scope_id));
 
+diesel::table! {
+    admin_events (id) {
+        id -> Text,
+        realm_id -> Text,
+        time -> BigInt,
+        operation_type -> Text,
+        resource_type -> Text,
+        resource_path -> Text,
+        auth_realm_id -> Nullable<Text>,
+        auth_client_id -> Nullable<Text>,
+        auth_user_id -> Nullable<Text>,
+        auth_ip_address -> Nullable<Text>,
+        representation -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    admin_events,
     realms,
     signing_keys,
     clients,
