@@ -337,3 +337,162 @@ async fn api_docs_page_tries_an_operation_in_chromium() {
     browser.save_screenshot(&shots, "api-docs-filtered").await;
     browser.close().await;
 }
+
+/// Checks `value` against `schema` (resolving references in `doc`); objects may carry only the
+/// properties the schema names, and must carry the required ones. Returns what does not fit.
+fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return mismatches(doc, &doc["components"]["schemas"][name], value, at, out);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return, // any JSON
+    };
+    let fits = |t: &str| match t {
+        "null" => value.is_null(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => true,
+    };
+    if !types.iter().any(|t| fits(t)) {
+        out.push(format!("{at}: {value} is not {types:?}"));
+        return;
+    }
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                mismatches(doc, &schema["items"], item, &format!("{at}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            let Some(props) = schema["properties"].as_object() else {
+                return;
+            };
+            for (key, v) in map {
+                match props.get(key) {
+                    Some(prop) => mismatches(doc, prop, v, &format!("{at}.{key}"), out),
+                    None if schema["additionalProperties"].is_object() => {}
+                    None => out.push(format!("{at}.{key}: not in the schema")),
+                }
+            }
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let key = required.as_str().unwrap_or_default();
+                if !map.contains_key(key) {
+                    out.push(format!("{at}.{key}: required, missing"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The answers of the operations whose response schemas are written by hand
+/// (`http/openapi/schemas.rs`) carry exactly the documented fields.
+#[tokio::test]
+async fn openapi_response_schemas_match_real_answers() {
+    let app = spawn_app().await;
+    let doc = served_document(&app).await;
+    app.create_realm("docs").await;
+    let alice = crate::isolation::create_user(&app, "docs", "alice", "alice-password", true).await;
+    let keys = format!("/admin/realms/docs/users/{alice}/api-keys");
+    let created = app
+        .admin(
+            Method::POST,
+            &keys,
+            Some(serde_json::json!({ "id": "k1", "permissions": "email" })),
+        )
+        .await;
+    let mut answers = vec![(
+        "POST",
+        "/admin/realms/{realm}/users/{user}/api-keys".to_owned(),
+        created.status().as_u16(),
+        created.json::<Value>().await.expect("json"),
+    )];
+    let secret = answers[0].3["secret"].as_str().expect("secret").to_owned();
+    let token = app
+        .http
+        .post(format!("{}/realms/docs/api/v1/oauth/tokens", app.address))
+        .json(&serde_json::json!({ "apiKey": "k1", "apiSecret": secret }))
+        .send()
+        .await
+        .expect("key for token");
+    answers.push((
+        "POST",
+        "/realms/{realm}/api/v1/oauth/tokens".to_owned(),
+        token.status().as_u16(),
+        token.json().await.expect("json"),
+    ));
+    // Let the event writer store the key's use before the events are read.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for (template, path) in [
+        ("/admin/realms/{realm}/users/{user}/api-keys", keys.clone()),
+        ("/admin/realms/{realm}/users/{user}/api-keys/{id}", format!("{keys}/k1")),
+        ("/admin/realms/{realm}/events", "/admin/realms/docs/events".to_owned()),
+        (
+            "/admin/realms/{realm}/events/config",
+            "/admin/realms/docs/events/config".to_owned(),
+        ),
+        (
+            "/admin/realms/{realm}/admin-events",
+            "/admin/realms/docs/admin-events".to_owned(),
+        ),
+        ("/admin/realms/{realm}/keys", "/admin/realms/docs/keys".to_owned()),
+        (
+            "/admin/realms/{realm}/users/count",
+            "/admin/realms/docs/users/count".to_owned(),
+        ),
+        (
+            "/admin/realms/{realm}/users/{id}/sessions",
+            format!("/admin/realms/docs/users/{alice}/sessions"),
+        ),
+        (
+            "/admin/realms/{realm}/users/{id}/consents",
+            format!("/admin/realms/docs/users/{alice}/consents"),
+        ),
+        (
+            "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+            format!("/admin/realms/docs/attack-detection/brute-force/users/{alice}"),
+        ),
+        (
+            "/admin/realms/{realm}/pending-approvals",
+            "/admin/realms/docs/pending-approvals".to_owned(),
+        ),
+    ] {
+        let response = app.admin(Method::GET, &path, None).await;
+        answers.push((
+            "GET",
+            template.to_owned(),
+            response.status().as_u16(),
+            response.json().await.expect("json"),
+        ));
+    }
+    let mut wrong = Vec::new();
+    for (method, template, status, body) in &answers {
+        let op = &doc["paths"][template][method.to_lowercase()];
+        let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {template}: answered {status}, not documented: {body}"
+        );
+        mismatches(&doc, schema, body, &format!("{method} {template}"), &mut wrong);
+    }
+    let events = answers
+        .iter()
+        .find(|a| a.1 == "/admin/realms/{realm}/events")
+        .expect("events");
+    assert!(
+        events.3.as_array().is_some_and(|e| !e.is_empty()),
+        "some events to check"
+    );
+    assert!(
+        wrong.is_empty(),
+        "answers that do not fit their schema:\n{}",
+        wrong.join("\n")
+    );
+}
