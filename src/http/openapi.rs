@@ -16,7 +16,7 @@ use askama::Template;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
@@ -397,11 +397,18 @@ pub fn document() -> OpenApi {
             Http::builder()
                 .scheme(HttpAuthScheme::Bearer)
                 .description(Some(
-                    "An access token of the realm (or of `master` for the admin API), or an API key \
-                     where the operation accepts one.",
+                    "An access token of the realm (or of `master` for the admin API), or an API key's \
+                     secret.",
                 ))
                 .build(),
         ),
+    );
+    components = components.security_scheme(
+        "apiKey",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "Authorization-PSK",
+            "An API key's secret (`nx_live_…`); Basic `id:secret` works as well.",
+        ))),
     );
     let mut seen = BTreeSet::new();
     for (name, schema) in schemas {
@@ -550,7 +557,10 @@ fn operation(doc: &Documented, schemas: &mut Vec<(String, RefOr<Schema>)>) -> ut
     } else {
         builder = error(builder, "401", "No valid bearer token");
         builder = error(builder, "403", "The caller may not do this");
-        builder = builder.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        // Either one: an API key also works as a bearer token.
+        builder = builder
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .security(SecurityRequirement::new("apiKey", Vec::<String>::new()));
     }
     if !path_params(&doc.path).is_empty() {
         builder = error(builder, "404", "Not found");

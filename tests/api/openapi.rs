@@ -276,6 +276,7 @@ async fn openapi_document_is_valid_openapi_3_1() {
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
+    assert!(doc["components"]["securitySchemes"]["apiKey"]["name"] == "Authorization-PSK");
 }
 
 #[tokio::test]
