@@ -27,6 +27,22 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a realm in Keycloak's realm-export format (client secrets and password hashes
+    /// included: keep the file safe).
+    Export {
+        /// The realm's name.
+        #[arg(long)]
+        realm: String,
+        /// Where to write (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Create a realm from a Keycloak (or nexus) realm export; all or nothing.
+    Import {
+        /// The realm-export JSON file.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Manage realm signing keys.
     Keys {
         #[command(subcommand)]

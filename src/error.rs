@@ -16,6 +16,11 @@ pub enum AppError {
     /// 400 `{"errorMessage": …}` (Keycloak's shape for invalid representations).
     #[error("{0}")]
     BadRequest(String),
+    /// 400 for one field of an imported document (ADR 019): `{"error": "invalid_field",
+    /// "errorMessage": "<field>: <message>", "field": "<field>"}` (Keycloak's `ErrorRepresentation`
+    /// names the field too). `field` is the JSON path, e.g. `clients[2].redirectUris[0]`.
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
     /// 401 (no or invalid bearer token).
     #[error("HTTP 401 Unauthorized")]
     Unauthorized,
@@ -75,7 +80,7 @@ impl From<EphemeralError> for AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidField { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -88,6 +93,9 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         let body = match self {
             Self::BadRequest(m) | Self::Conflict(m) | Self::UnsupportedMediaType(m) => json!({ "errorMessage": m }),
+            Self::InvalidField { field, .. } => {
+                json!({ "error": "invalid_field", "errorMessage": self.to_string(), "field": field })
+            }
             Self::NotFound(m) => json!({ "error": m }),
             Self::Unauthorized => json!({ "error": "HTTP 401 Unauthorized" }),
             Self::Forbidden => json!({ "error": "HTTP 403 Forbidden" }),

@@ -1,4 +1,5 @@
-//! The `nexus` command: `serve` (default), `migrate`, `keys rotate`, `password-hash-cost`.
+//! The `nexus` command: `serve` (default), `migrate`, `export`, `import`, `keys rotate`,
+//! `password-hash-cost`.
 
 use std::process::ExitCode;
 
@@ -70,6 +71,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: KeysCommand::Rotate { realm },
         } => rotate(&cli.settings, &realm).await?,
         Command::PasswordHashCost { samples } => password_hash_cost(samples),
+        Command::Export { realm, file } => export(&cli.settings, &realm, file.as_deref())?,
+        Command::Import { file } => import(&cli.settings, &file).await?,
     }
     Ok(())
 }
@@ -121,5 +124,87 @@ async fn rotate(settings: &Settings, realm_name: &str) -> anyhow::Result<()> {
     let ephemeral = startup::open_ephemeral(settings).await?;
     ephemeral.publish_invalidation(realm_name).await?;
     println!("realm {realm_name}: new signing key {}", record.kid);
+    Ok(())
+}
+
+/// `nexus export`: the realm with secrets and password hashes (ADR 019).
+fn export(settings: &Settings, realm_name: &str, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use nexus::http::admin::transfer::{export_realm, ExportOptions};
+    use nexus::store::db;
+    let database = startup::open_database(settings)?;
+    let master = startup::load_master_key(settings)?;
+    let document = database.blocking(|conn| -> anyhow::Result<serde_json::Value> {
+        let realm = db::realms::find_by_name(conn, realm_name)?
+            .ok_or_else(|| anyhow::anyhow!("realm `{realm_name}` does not exist"))?;
+        Ok(export_realm(conn, &master, &realm, ExportOptions::FULL)?)
+    })?;
+    let text = serde_json::to_string_pretty(&document)?;
+    match file {
+        Some(path) => {
+            write_private(path, &text)?;
+            eprintln!("realm {realm_name} exported to {}", path.display());
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+/// The export holds client secrets and password hashes: readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// `nexus import`: one transaction; the first bad field is named by its JSON path.
+async fn import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    use nexus::clock::{Clock, SystemClock};
+    use nexus::http::admin::transfer::{import_realm, plan_realm};
+    use nexus::service::approvals::Requester;
+    use nexus::store::db;
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid JSON: {e}", file.display()))?;
+    let mut warnings = Vec::new();
+    let plan = plan_realm(document, &mut warnings)?;
+    let name = plan.spec.name.clone();
+    let database = startup::open_database(settings)?;
+    let master = startup::load_master_key(settings)?;
+    if database
+        .blocking(|conn| db::realms::find_by_name(conn, &name).map_err(db::DbError::from))?
+        .is_some()
+    {
+        anyhow::bail!("realm `{name}` already exists");
+    }
+    let now = SystemClock.now();
+    startup::bootstrap(&database, &master, settings, now)?;
+    let key = nexus::service::keys::new_key(&master)?;
+    // The operator at the host is trusted to import, but not to skip dual control: service
+    // accounts of a realm with it wait for an administrator, requested by the command line.
+    let requester = Requester {
+        id: "nexus-cli".to_owned(),
+        username: "nexus import (command line)".to_owned(),
+    };
+    let (realm, outcome) = database
+        .blocking(|conn| db::write_transaction(conn, |conn| import_realm(conn, &master, plan, key, now, requester)))?;
+    let ephemeral = startup::open_ephemeral(settings).await?;
+    ephemeral.publish_invalidation(&realm.name).await?;
+    for warning in warnings.iter().chain(&outcome.warnings) {
+        eprintln!("warning: {warning}");
+    }
+    println!(
+        "realm {} imported: {} objects added, {} overwritten",
+        realm.name,
+        outcome.count("ADDED"),
+        outcome.count("OVERWRITTEN")
+    );
     Ok(())
 }

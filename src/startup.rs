@@ -59,7 +59,9 @@ pub async fn open_ephemeral(settings: &Settings) -> anyhow::Result<EphemeralStor
 
 /// Creates realm `master`, its admin and `admin-cli` on an empty database. A generated password is
 /// printed once to the terminal (not to the log).
-fn bootstrap(db: &Db, master: &MasterKey, settings: &Settings, now: i64) -> anyhow::Result<()> {
+/// On an empty database: realm `master` and its administrator (the server's first start, and
+/// `nexus import` into a new database, which must not leave it without an administrator).
+pub fn bootstrap(db: &Db, master: &MasterKey, settings: &Settings, now: i64) -> anyhow::Result<()> {
     let empty = db.blocking(|conn| db::realms::count(conn).map_err(db::DbError::from))? == 0;
     if !empty {
         return Ok(());

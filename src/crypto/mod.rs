@@ -2,6 +2,7 @@
 
 pub mod client_keys;
 pub mod jwt;
+pub mod keycloak_hash;
 pub mod keys;
 pub mod password;
 pub mod secrets;

@@ -83,6 +83,20 @@ pub fn verify_password_in(password: &str, phc: &str, area: &mut Vec<Block>) -> b
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return false;
     };
+    // Imported Keycloak PBKDF2 hashes (ADR 019) until their first sign-in re-hashes them.
+    if parsed.algorithm.as_str().starts_with("pbkdf2") {
+        let mut salt_bytes = [0u8; 64];
+        let (Ok(salt), Some(iterations)) = (salt.decode_b64(&mut salt_bytes), parsed.params.get_decimal("i")) else {
+            return false;
+        };
+        return super::keycloak_hash::verify_pbkdf2(
+            password,
+            parsed.algorithm.as_str(),
+            iterations,
+            salt,
+            expected.as_bytes(),
+        );
+    }
     let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
         return false;
     };
@@ -108,6 +122,13 @@ pub fn verify_password_in(password: &str, phc: &str, area: &mut Vec<Block>) -> b
         return false;
     }
     subtle::ConstantTimeEq::ct_eq(computed.as_slice(), expected.as_bytes()).into()
+}
+
+/// Whether a stored hash is anything but nexus's own argon2id with today's parameters (an imported
+/// Keycloak hash): the next successful sign-in replaces it.
+pub fn needs_rehash(phc: &str) -> bool {
+    let (m, t, p) = PARAMS;
+    !phc.starts_with(&format!("$argon2id$v=19$m={m},t={t},p={p}$"))
 }
 
 /// What one login's password check costs on this machine (`nexus password-hash-cost`).

@@ -15,11 +15,16 @@ pub enum BodyError {
     Broken,
 }
 
-pub async fn read_limited(mut payload: Payload) -> Result<Bytes, BodyError> {
+pub async fn read_limited(payload: Payload) -> Result<Bytes, BodyError> {
+    read_limited_to(payload, MAX_BODY).await
+}
+
+/// `read_limited` with another limit (realm imports: `admin::MAX_IMPORT_BODY`).
+pub async fn read_limited_to(mut payload: Payload, max: usize) -> Result<Bytes, BodyError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| BodyError::Broken)?;
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > max {
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);

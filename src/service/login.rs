@@ -118,7 +118,7 @@ pub async fn verify_password_login(
     let stored = hash.unwrap_or_else(|| password::dummy_hash().to_owned());
     let valid = state
         .password_hashing
-        .verify(password_given, stored)
+        .verify(password_given, stored.clone())
         .await
         .map_err(internal)?
         && credential.is_some();
@@ -137,10 +137,39 @@ pub async fn verify_password_login(
     if !user.enabled {
         return Err(LoginError::Disabled);
     }
+    if let Some(credential) = credential.as_ref().filter(|_| password::needs_rehash(&stored)) {
+        rehash(state, credential, attempt.password).await;
+    }
     if credential.is_some_and(|c| c.temporary) {
         return Err(LoginError::NotFullySetUp);
     }
     Ok(user)
+}
+
+/// Replaces an imported Keycloak hash (ADR 019) with nexus's argon2id once the password is known
+/// right. A failure is logged, not a failed sign-in: the old hash keeps working. Only the credential
+/// that was checked is replaced, so a password changed meanwhile is not overwritten.
+async fn rehash(state: &AppState, credential: &crate::domain::Credential, password_given: &str) {
+    let given = password_given.to_owned();
+    let phc = match tokio::task::spawn_blocking(move || password::hash_password(&given)).await {
+        Ok(phc) => phc,
+        Err(e) => {
+            tracing::error!(error = ?e, "re-hashing an imported password failed");
+            return;
+        }
+    };
+    let id = credential.id.clone();
+    let result = state
+        .db
+        .transaction(move |conn| {
+            db::users::replace_password_hash(conn, &id, &phc, crate::service::users::OWN_CREDENTIAL_DATA)
+                .map_err(DbError::from)
+        })
+        .await;
+    match result {
+        Ok(_) => tracing::info!(user = %credential.user_id, "imported password re-hashed to argon2id"),
+        Err(e) => tracing::error!(error = ?e, "storing a re-hashed password failed"),
+    }
 }
 
 fn internal(e: impl std::fmt::Debug) -> LoginError {

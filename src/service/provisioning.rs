@@ -1,5 +1,7 @@
 //! Creating a realm with everything Keycloak gives a new one, and bootstrapping an empty database.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map};
 
 use super::new_id;
@@ -19,6 +21,16 @@ pub struct NewRealm {
     pub sso_session_max_lifespan: Option<i64>,
     pub refresh_token_lifespan: Option<i64>,
     pub attributes: domain::Attributes,
+    /// Ids an import keeps for the realm and its built-in objects (ADR 019), keyed `realm`,
+    /// `role:{name}`, `role:{clientId}/{name}`, `client:{clientId}`, `scope:{name}`; others get new ids.
+    pub preset_ids: PresetIds,
+}
+
+/// See [`NewRealm::preset_ids`].
+pub type PresetIds = HashMap<String, String>;
+
+fn preset_id(preset: &PresetIds, key: String) -> String {
+    preset.get(&key).cloned().unwrap_or_else(new_id)
 }
 
 impl NewRealm {
@@ -32,6 +44,7 @@ impl NewRealm {
             sso_session_max_lifespan: None,
             refresh_token_lifespan: None,
             attributes: Map::new(),
+            preset_ids: HashMap::new(),
         }
     }
 }
@@ -44,8 +57,9 @@ pub fn create_realm(
     key: GeneratedKey,
     now: i64,
 ) -> diesel::QueryResult<Realm> {
+    let preset = &spec.preset_ids;
     let realm = Realm {
-        id: new_id(),
+        id: preset_id(preset, "realm".to_owned()),
         name: spec.name.clone(),
         display_name: spec.display_name,
         enabled: spec.enabled,
@@ -60,16 +74,22 @@ pub fn create_realm(
             .refresh_token_lifespan
             .unwrap_or(domain::DEFAULT_REFRESH_TOKEN_LIFESPAN),
         not_before: 0,
-        attributes: spec.attributes,
+        attributes: spec.attributes.clone(),
         created_at: now,
     };
     db::realms::insert(conn, &realm)?;
     db::keys::insert(conn, &super::keys::record_for(&realm.id, key, now))?;
 
     // Realm roles and the composite every new user receives.
-    let offline = realm_role(&realm, defaults::ROLE_OFFLINE_ACCESS, "${role_offline-access}");
-    let uma = realm_role(&realm, defaults::ROLE_UMA_AUTHORIZATION, "${role_uma_authorization}");
+    let offline = realm_role(preset, &realm, defaults::ROLE_OFFLINE_ACCESS, "${role_offline-access}");
+    let uma = realm_role(
+        preset,
+        &realm,
+        defaults::ROLE_UMA_AUTHORIZATION,
+        "${role_uma_authorization}",
+    );
     let default_roles = realm_role(
+        preset,
         &realm,
         &defaults::default_roles_name(&realm.name),
         "${role_default-roles}",
@@ -94,7 +114,7 @@ pub fn create_realm(
             attributes.insert("consent.screen.text".into(), json!(spec.consent_text));
         }
         let scope = ClientScope {
-            id: new_id(),
+            id: preset_id(preset, format!("scope:{}", spec.name)),
             realm_id: realm.id.clone(),
             name: spec.name.to_owned(),
             description: Some(spec.description.to_owned()),
@@ -106,17 +126,17 @@ pub fn create_realm(
     }
 
     // Built-in clients.
-    let mut account = builtin_client(&realm, defaults::CLIENT_ACCOUNT, now);
+    let mut account = builtin_client(preset, &realm, defaults::CLIENT_ACCOUNT, now);
     account.public_client = true;
     account.standard_flow_enabled = true;
     account.base_url = Some(format!("/realms/{}/account/", realm.name));
     // Keycloak's registration, relative to the server's URL: the account page signs in through it.
     account.redirect_uris = vec![format!("/realms/{}/account/*", realm.name)];
     super::clients::insert_with_realm_defaults(conn, &account)?;
-    let manage_links = client_role(&realm, &account, "manage-account-links");
+    let manage_links = client_role(preset, &realm, &account, "manage-account-links");
     db::roles::insert(conn, &manage_links)?;
     for name in defaults::ACCOUNT_DEFAULT_ROLES {
-        let role = client_role(&realm, &account, name);
+        let role = client_role(preset, &realm, &account, name);
         db::roles::insert(conn, &role)?;
         db::roles::add_composite(conn, &default_roles.id, &role.id)?;
         if *name == "manage-account" {
@@ -124,28 +144,28 @@ pub fn create_realm(
         }
     }
 
-    super::clients::insert_with_realm_defaults(conn, &admin_console_client(&realm, now))?;
+    super::clients::insert_with_realm_defaults(conn, &admin_console_client(preset, &realm, now))?;
 
-    let mut admin_cli = builtin_client(&realm, defaults::CLIENT_ADMIN_CLI, now);
+    let mut admin_cli = builtin_client(preset, &realm, defaults::CLIENT_ADMIN_CLI, now);
     admin_cli.public_client = true;
     admin_cli.direct_access_grants_enabled = true;
     super::clients::insert_with_realm_defaults(conn, &admin_cli)?;
 
-    let mut management = builtin_client(&realm, defaults::CLIENT_REALM_MANAGEMENT, now);
+    let mut management = builtin_client(preset, &realm, defaults::CLIENT_REALM_MANAGEMENT, now);
     management.bearer_only = true;
     management.standard_flow_enabled = false;
     super::clients::insert_with_realm_defaults(conn, &management)?;
-    let realm_admin = client_role(&realm, &management, defaults::ROLE_REALM_ADMIN);
+    let realm_admin = client_role(preset, &realm, &management, defaults::ROLE_REALM_ADMIN);
     db::roles::insert(conn, &realm_admin)?;
     for name in defaults::REALM_MANAGEMENT_ROLES {
-        let role = client_role(&realm, &management, name);
+        let role = client_role(preset, &realm, &management, name);
         db::roles::insert(conn, &role)?;
         db::roles::add_composite(conn, &realm_admin.id, &role.id)?;
     }
 
     if realm.name == defaults::MASTER_REALM {
-        let create_realm = realm_role(&realm, defaults::ROLE_CREATE_REALM, "${role_create-realm}");
-        let admin = realm_role(&realm, defaults::ROLE_MASTER_ADMIN, "${role_admin}");
+        let create_realm = realm_role(preset, &realm, defaults::ROLE_CREATE_REALM, "${role_create-realm}");
+        let admin = realm_role(preset, &realm, defaults::ROLE_MASTER_ADMIN, "${role_admin}");
         db::roles::insert(conn, &create_realm)?;
         db::roles::insert(conn, &admin)?;
         db::roles::add_composite(conn, &admin.id, &create_realm.id)?;
@@ -154,9 +174,9 @@ pub fn create_realm(
     Ok(realm)
 }
 
-fn realm_role(realm: &Realm, name: &str, description: &str) -> Role {
+fn realm_role(preset: &PresetIds, realm: &Realm, name: &str, description: &str) -> Role {
     Role {
-        id: new_id(),
+        id: preset_id(preset, format!("role:{name}")),
         realm_id: realm.id.clone(),
         container_id: realm.id.clone(),
         client_role: false,
@@ -166,9 +186,9 @@ fn realm_role(realm: &Realm, name: &str, description: &str) -> Role {
     }
 }
 
-fn client_role(realm: &Realm, client: &Client, name: &str) -> Role {
+fn client_role(preset: &PresetIds, realm: &Realm, client: &Client, name: &str) -> Role {
     Role {
-        id: new_id(),
+        id: preset_id(preset, format!("role:{}/{name}", client.client_id)),
         realm_id: realm.id.clone(),
         container_id: client.id.clone(),
         client_role: true,
@@ -178,8 +198,9 @@ fn client_role(realm: &Realm, client: &Client, name: &str) -> Role {
     }
 }
 
-fn builtin_client(realm: &Realm, client_id: &str, now: i64) -> Client {
+fn builtin_client(preset: &PresetIds, realm: &Realm, client_id: &str, now: i64) -> Client {
     let mut client = super::clients::blank_client(&realm.id, client_id, now);
+    client.id = preset_id(preset, format!("client:{client_id}"));
     client.name = Some(format!("${{client_{client_id}}}"));
     client.standard_flow_enabled = false;
     client
@@ -211,8 +232,8 @@ pub fn bootstrap(
 
 /// Keycloak's `security-admin-console`: the public client the admin console signs in as, with the
 /// console's relative redirect URI (resolved against the public URL, as the account client's).
-fn admin_console_client(realm: &Realm, now: i64) -> Client {
-    let mut console = builtin_client(realm, defaults::CLIENT_ADMIN_CONSOLE, now);
+fn admin_console_client(preset: &PresetIds, realm: &Realm, now: i64) -> Client {
+    let mut console = builtin_client(preset, realm, defaults::CLIENT_ADMIN_CONSOLE, now);
     console.public_client = true;
     console.standard_flow_enabled = true;
     console.base_url = Some(format!("/admin/{}/console/", realm.name));
@@ -226,7 +247,7 @@ pub fn ensure_admin_console_client(conn: &mut DbConnection, realm: &Realm, now: 
     if db::clients::find_by_client_id(conn, &realm.id, defaults::CLIENT_ADMIN_CONSOLE)?.is_some() {
         return Ok(false);
     }
-    super::clients::insert_with_realm_defaults(conn, &admin_console_client(realm, now))?;
+    super::clients::insert_with_realm_defaults(conn, &admin_console_client(&HashMap::new(), realm, now))?;
     Ok(true)
 }
 

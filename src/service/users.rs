@@ -33,6 +33,9 @@ pub fn insert_with_default_roles(conn: &mut DbConnection, realm: &Realm, user: &
     Ok(())
 }
 
+/// `credential_data` of a password nexus hashed itself (argon2id PHC in `secret_data`).
+pub const OWN_CREDENTIAL_DATA: &str = r#"{"algorithm":"argon2id"}"#;
+
 /// Replaces the user's password with an already computed argon2id hash.
 pub fn set_password_hash(
     conn: &mut DbConnection,
@@ -46,7 +49,7 @@ pub fn set_password_hash(
         user_id: user_id.to_owned(),
         credential_type: "password".to_owned(),
         secret_data: phc,
-        credential_data: r#"{"algorithm":"argon2id"}"#.to_owned(),
+        credential_data: OWN_CREDENTIAL_DATA.to_owned(),
         temporary,
         created_at: now,
     };

@@ -37,7 +37,7 @@ fn help_documents_every_configuration_variable() {
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
     }
-    for command in ["serve", "migrate", "keys", "password-hash-cost"] {
+    for command in ["serve", "migrate", "export", "import", "keys", "password-hash-cost"] {
         assert!(help.contains(command), "--help does not list `{command}`");
     }
 }

@@ -152,6 +152,13 @@ impl TestApp {
     }
 
     pub async fn password_token(&self, realm: &str, client_id: &str, username: &str, password: &str) -> String {
+        let (status, body) = self.password_grant(realm, client_id, username, password).await;
+        assert_eq!(status, 200, "password grant for {username} failed");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// A password-grant request: the status and the JSON answer, whatever they are.
+    pub async fn password_grant(&self, realm: &str, client_id: &str, username: &str, password: &str) -> (u16, Value) {
         let resp = self
             .http
             .post(self.token_url(realm))
@@ -164,9 +171,8 @@ impl TestApp {
             .send()
             .await
             .expect("token request");
-        assert_eq!(resp.status(), 200, "password grant for {username} failed");
-        let body: Value = resp.json().await.expect("json");
-        body["access_token"].as_str().expect("access_token").to_owned()
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("json"))
     }
 
     /// An admin API request with the bootstrap admin's token.

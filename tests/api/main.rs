@@ -37,6 +37,7 @@ mod ops;
 mod protocol_events;
 mod python_keycloak;
 mod rate_limits;
+mod realm_import;
 mod restart;
 mod revocation;
 mod service_jwts;

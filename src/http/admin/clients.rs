@@ -196,7 +196,7 @@ async fn list(
 }
 
 /// Applies a representation's fields onto `client` (create and update share this).
-fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
+pub(crate) fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
     if let Some(v) = &repr.client_id {
         client.client_id = parse_client_id(v).map_err(|e| AppError::bad_request(e.to_string()))?;
     }
@@ -247,9 +247,7 @@ fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
         }
     }
     for uri in &client.redirect_uris {
-        if uri.is_empty() || uri.len() > 2048 || uri.chars().any(char::is_control) {
-            return Err(AppError::bad_request("Invalid redirect URI"));
-        }
+        check_redirect_uri(uri)?;
     }
     if client.public_client && client.service_accounts_enabled {
         return Err(AppError::bad_request("Public clients cannot have service accounts"));
@@ -280,7 +278,14 @@ fn apply(client: &mut Client, repr: &ClientRepr) -> Result<(), AppError> {
     Ok(())
 }
 
-fn check_secret(secret: &str) -> Result<(), AppError> {
+pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), AppError> {
+    if uri.is_empty() || uri.len() > 2048 || uri.chars().any(char::is_control) {
+        return Err(AppError::bad_request("Invalid redirect URI"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_secret(secret: &str) -> Result<(), AppError> {
     if secret.len() < MIN_SECRET_LEN
         || secret.len() > 512
         || secret.chars().any(|c| c.is_control() || c.is_whitespace())
@@ -293,7 +298,7 @@ fn check_secret(secret: &str) -> Result<(), AppError> {
 }
 
 /// Links the named scopes (default or optional) of a representation, refusing unknown names.
-fn link_named_scopes(
+pub(crate) fn link_named_scopes(
     conn: &mut DbConnection,
     realm: &Realm,
     client: &Client,
@@ -437,7 +442,7 @@ pub async fn create_client_requested(
 }
 
 /// The admin asking, as a dual-control request records them.
-fn approval_requester(principal: &AdminPrincipal) -> approvals::Requester {
+pub(crate) fn approval_requester(principal: &AdminPrincipal) -> approvals::Requester {
     approvals::Requester {
         id: principal.user.id.clone(),
         username: principal.user.username.clone(),

@@ -200,7 +200,7 @@ impl GroupTree {
     }
 }
 
-fn parse_group_name(name: Option<&str>) -> Result<String, AppError> {
+pub(crate) fn parse_group_name(name: Option<&str>) -> Result<String, AppError> {
     let name = name
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -213,7 +213,7 @@ fn parse_group_name(name: Option<&str>) -> Result<String, AppError> {
     Ok(name)
 }
 
-fn sibling_conflict(parent: Option<&str>, name: &str) -> AppError {
+pub(crate) fn sibling_conflict(parent: Option<&str>, name: &str) -> AppError {
     match parent {
         None => AppError::conflict(format!("Top level group named '{name}' already exists.")),
         Some(_) => AppError::conflict(format!("Sibling group named '{name}' already exists.")),

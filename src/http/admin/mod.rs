@@ -13,6 +13,7 @@ pub mod repr;
 pub mod roles;
 pub mod scopes;
 pub mod sessions;
+pub mod transfer;
 pub mod users;
 
 use std::sync::Arc;
@@ -40,12 +41,41 @@ pub fn routes(cfg: &mut crate::http::openapi::Api) {
     consents::routes(cfg);
     events::routes(cfg);
     approvals::routes(cfg);
+    transfer::routes(cfg);
 }
 
 /// Parses a JSON body (≤ 64 KiB) into `T`, with Keycloak-style 400s naming what is wrong.
 pub async fn read_json<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload) -> Result<T, AppError> {
     let bytes = read_json_bytes(req, payload).await?;
     serde_json::from_slice(&bytes).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))
+}
+
+/// Largest realm representation an import accepts over the admin API (16 MiB).
+pub const MAX_IMPORT_BODY: usize = 16 * 1024 * 1024;
+
+/// A JSON body of up to [`MAX_IMPORT_BODY`] (realm imports), as a `serde_json::Value`, with its
+/// size in bytes (a body that turns out not to be an import keeps the 64 KiB limit).
+pub async fn read_import_json(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(serde_json::Value, usize), AppError> {
+    check_json_type(req)?;
+    let bytes = body::read_limited_to(payload, MAX_IMPORT_BODY)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => AppError::bad_request("Request body too large (limit 16 MiB)"),
+            BodyError::Broken => AppError::bad_request("Unreadable request body"),
+        })?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))?;
+    Ok((value, bytes.len()))
+}
+
+/// The 64 KiB limit of every other admin body, for a body read with [`read_import_json`].
+pub fn check_body_size(size: usize) -> Result<(), AppError> {
+    if size > body::MAX_BODY {
+        return Err(body_error(BodyError::TooLarge));
+    }
+    Ok(())
 }
 
 /// Like `read_json` but an empty body is `None` (for endpoints whose body is optional).

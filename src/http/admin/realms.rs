@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::store::db::{self, DbError};
 
 /// python-keycloak accepts exactly this 409 body for realms (it is Keycloak's).
-const REALM_CONFLICT: &str = "Conflict detected. See logs for details";
+pub(crate) const REALM_CONFLICT: &str = "Conflict detected. See logs for details";
 
 pub fn routes(api: &mut Api) {
     api.section("Realms", Errors::Keycloak)
@@ -133,7 +133,7 @@ async fn list(
 
 /// A realm name usable as the `/realms/{realm}` path segment: `.` and `..` are dot-segments that
 /// URL normalization removes, so a realm of that name could never be reached.
-fn realm_name(raw: &str) -> Result<String, AppError> {
+pub(crate) fn realm_name(raw: &str) -> Result<String, AppError> {
     let name = parse_realm_name(raw).map_err(|e| AppError::bad_request(e.to_string()))?;
     if name.chars().all(|c| c == '.') {
         return Err(AppError::bad_request("realm name must not consist of dots only"));
@@ -222,9 +222,35 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     if !principal.may_create_realms() {
         return Err(AppError::Forbidden);
     }
-    let repr: RealmRepr = read_json(&req, payload).await?;
+    // A full representation (clients, users, …) is an import (ADR 019), hence the larger body.
+    let (doc, size) = super::read_import_json(&req, payload).await?;
+    if super::transfer::is_full_representation(&doc) {
+        return super::transfer::create_realm_response(&state, &req, &principal, doc).await;
+    }
+    super::check_body_size(size)?;
+    let repr: RealmRepr =
+        serde_json::from_value(doc).map_err(|e| AppError::bad_request(format!("Invalid JSON body: {e}")))?;
     let realm = create_realm(&state, &principal, repr).await?;
     Ok(created(&req, &realm.name))
+}
+
+/// The realm a representation asks for, checked (name, lifespans, rate limits, settings); an import
+/// (ADR 019) adds the ids to keep.
+pub(crate) fn new_realm_spec(repr: &RealmRepr) -> Result<NewRealm, AppError> {
+    let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
+    check_lifespans(repr)?;
+    check_rate_limits(repr)?;
+    Ok(NewRealm {
+        name,
+        display_name: repr.display_name.clone(),
+        enabled: repr.enabled.unwrap_or(true),
+        access_token_lifespan: repr.access_token_lifespan,
+        sso_session_idle_timeout: repr.sso_session_idle_timeout,
+        sso_session_max_lifespan: repr.sso_session_max_lifespan,
+        refresh_token_lifespan: repr.refresh_token_lifespan,
+        attributes: settings_attributes(repr),
+        preset_ids: Default::default(),
+    })
 }
 
 /// Creates a realm from Keycloak's representation (the admin API's POST, the console's form).
@@ -236,19 +262,7 @@ pub async fn create_realm(
     if !principal.may_create_realms() {
         return Err(AppError::Forbidden);
     }
-    let name = realm_name(repr.realm.as_deref().unwrap_or(""))?;
-    check_lifespans(&repr)?;
-    check_rate_limits(&repr)?;
-    let spec = NewRealm {
-        name: name.clone(),
-        display_name: repr.display_name.clone(),
-        enabled: repr.enabled.unwrap_or(true),
-        access_token_lifespan: repr.access_token_lifespan,
-        sso_session_idle_timeout: repr.sso_session_idle_timeout,
-        sso_session_max_lifespan: repr.sso_session_max_lifespan,
-        refresh_token_lifespan: repr.refresh_token_lifespan,
-        attributes: settings_attributes(&repr),
-    };
+    let spec = new_realm_spec(&repr)?;
     // Key generation is CPU work: off the async workers, and outside the transaction.
     let master = state.master_key.clone();
     let key = crate::service::keys::fresh_key(&state.key_pool, master)

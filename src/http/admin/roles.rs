@@ -255,7 +255,7 @@ fn is_builtin(conn: &mut DbConnection, realm: &Realm, role: &Role) -> Result<boo
         || (realm.name == MASTER_REALM && (role.name == ROLE_MASTER_ADMIN || role.name == ROLE_CREATE_REALM)))
 }
 
-fn parse_role_name(name: Option<&str>) -> Result<String, AppError> {
+pub(crate) fn parse_role_name(name: Option<&str>) -> Result<String, AppError> {
     let name = name.ok_or_else(|| AppError::bad_request("Role name is required"))?;
     let name = parse_plain_name("role name", name).map_err(|e| AppError::bad_request(e.to_string()))?;
     // A role name is a URL segment and a token claim value; leading/trailing blanks only confuse.

@@ -84,7 +84,7 @@ pub fn routes(api: &mut Api) {
 
 /// A scope name is a `scope-token` of RFC 6749 §3.3 (it travels in the space-separated `scope`
 /// parameter): printable ASCII except space, `"` and `\`. So `read:users` is fine.
-fn parse_scope_name(name: Option<&str>) -> Result<String, AppError> {
+pub(crate) fn parse_scope_name(name: Option<&str>) -> Result<String, AppError> {
     let name = name.ok_or_else(|| AppError::bad_request("Client scope name is required"))?;
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(AppError::bad_request("Client scope name must be 1 to 255 characters"));
@@ -101,7 +101,7 @@ fn parse_scope_name(name: Option<&str>) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
-fn check_protocol(protocol: Option<&str>) -> Result<(), AppError> {
+pub(crate) fn check_protocol(protocol: Option<&str>) -> Result<(), AppError> {
     match protocol {
         None | Some(PROTOCOL) => Ok(()),
         Some(other) => Err(AppError::bad_request(format!("Unsupported protocol: {other}"))),
@@ -110,7 +110,7 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), AppError> {
 
 /// Client-scope attributes are plain strings in Keycloak; booleans and numbers become strings
 /// (so `"include.in.token.scope": false` means what it says), `null` drops the attribute.
-fn scope_attributes(attrs: BTreeMap<String, Value>) -> Result<Map<String, Value>, AppError> {
+pub(crate) fn scope_attributes(attrs: BTreeMap<String, Value>) -> Result<Map<String, Value>, AppError> {
     let mut out = Map::new();
     for (k, v) in attrs {
         if k.is_empty() || k.len() > MAX_NAME_LEN || k.chars().any(char::is_control) {

@@ -202,7 +202,7 @@ pub(crate) fn parse_person_name(value: &str, field: &str) -> Result<Option<Strin
 }
 
 /// Applies the profile fields of a representation (create and update share this).
-fn apply_profile(user: &mut User, repr: &UserRepr) -> Result<(), AppError> {
+pub(crate) fn apply_profile(user: &mut User, repr: &UserRepr) -> Result<(), AppError> {
     if let Some(v) = &repr.email {
         user.email = parse_email(v)?;
     }
@@ -233,7 +233,7 @@ fn password_of(credentials: Option<&[CredentialRepr]>) -> Result<Option<(String,
     Ok(out)
 }
 
-fn password_credential(credential: &CredentialRepr) -> Result<(String, bool), AppError> {
+pub(crate) fn password_credential(credential: &CredentialRepr) -> Result<(String, bool), AppError> {
     match credential.kind.as_deref() {
         None | Some("password") => {}
         Some(other) => return Err(AppError::bad_request(format!("Unsupported credential type: {other}"))),
@@ -652,7 +652,8 @@ async fn credentials(
             let user = load_user(conn, &realm_id, &id)?;
             Ok(db::users::credentials_of(conn, &user.id)?
                 .iter()
-                .map(|c| json!({ "id": c.id, "type": c.credential_type, "createdDate": c.created_at * 1000, "temporary": c.temporary }))
+                // Keycloak shows `credentialData` (the algorithm; never the hash).
+                .map(|c| json!({ "id": c.id, "type": c.credential_type, "createdDate": c.created_at * 1000, "temporary": c.temporary, "credentialData": c.credential_data }))
                 .collect())
         })
         .await?;

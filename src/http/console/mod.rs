@@ -281,6 +281,7 @@ fn failure_page(admin: &Admin, e: AppError) -> HttpResponse {
         AppError::BadRequest(m) | AppError::Conflict(m) | AppError::UnsupportedMediaType(m) => {
             super::views::error_page(StatusCode::BAD_REQUEST, title, &m)
         }
+        e @ AppError::InvalidField { .. } => super::views::error_page(StatusCode::BAD_REQUEST, title, &e.to_string()),
         AppError::Internal(e) => internal_error(title, e),
     }
 }

@@ -228,3 +228,37 @@ pub struct AccountConsentScope {
     pub name: String,
     pub display_text: String,
 }
+
+/// Keycloak's `PartialImportRepresentation` (`policy` is accepted for `ifResourceExists`).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PartialImportRepresentation {
+    /// `FAIL` (default), `SKIP` or `OVERWRITE`.
+    pub if_resource_exists: Option<String>,
+    pub users: Option<Vec<Value>>,
+    pub clients: Option<Vec<Value>>,
+    pub groups: Option<Vec<Value>>,
+    /// `{realm: [...], client: {clientId: [...]}}`.
+    pub roles: Option<Value>,
+}
+
+/// Keycloak's `PartialImportResults`, plus what of the file nexus ignored.
+#[derive(ToSchema)]
+pub struct PartialImportResults {
+    pub overwritten: usize,
+    pub added: usize,
+    pub skipped: usize,
+    pub results: Vec<PartialImportResult>,
+    pub warnings: Vec<String>,
+}
+
+/// One imported resource.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PartialImportResult {
+    /// `ADDED`, `SKIPPED` or `OVERWRITTEN`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_name: String,
+    pub id: String,
+}

@@ -200,3 +200,30 @@ pub fn set_password(conn: &mut DbConnection, credential: &Credential) -> QueryRe
         .execute(conn)?;
     Ok(())
 }
+
+/// Replaces the hash of one password credential (re-hashing an imported one); rows changed.
+pub fn replace_password_hash(
+    conn: &mut DbConnection,
+    credential_id: &str,
+    secret_data: &str,
+    credential_data: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        credentials::table
+            .filter(credentials::id.eq(credential_id))
+            .filter(credentials::credential_type.eq("password")),
+    )
+    .set((
+        credentials::secret_data.eq(secret_data),
+        credentials::credential_data.eq(credential_data),
+    ))
+    .execute(conn)
+}
+
+/// Inserts one credential as given (imports keep ids and creation dates).
+pub fn insert_credential(conn: &mut DbConnection, credential: &Credential) -> QueryResult<()> {
+    diesel::insert_into(credentials::table)
+        .values(CredentialRow::from(credential))
+        .execute(conn)?;
+    Ok(())
+}
