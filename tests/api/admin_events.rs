@@ -158,6 +158,19 @@ async fn rest_writes_leave_admin_events_without_secrets() {
     assert_eq!(left.len(), 1, "{left:#?}");
     assert_eq!(left[0]["resourcePath"], "admin-events");
     assert_eq!(left[0]["operationType"], "DELETE");
+
+    // An import is a write like any other.
+    let resp = app
+        .admin(
+            Method::POST,
+            "/admin/realms/acme/partialImport",
+            Some(json!({ "ifResourceExists": "SKIP", "roles": { "realm": [{ "name": "imported-role" }] } })),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let imports = admin_events(&app, "acme", "resourcePath=partialImport", 1).await;
+    assert_eq!(imports.len(), 1);
+    assert!(imports[0]["representation"].as_str().expect("details").contains("imported-role"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
