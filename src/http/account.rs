@@ -10,6 +10,8 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::openapi::schemas::{AccountApplication, AccountConsent};
+use super::openapi::{op, Api, Errors};
 use crate::domain::defaults::CLIENT_ACCOUNT;
 use crate::domain::{Client, ClientScope, User};
 use crate::oauth::bearer::{bearer_token, verify_access_token};
@@ -19,15 +21,24 @@ use crate::service::sessions::access_token_is_live;
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection, DbError};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/realms/{realm}/account/applications", web::get().to(applications))
-        .route(
-            "/realms/{realm}/account/applications/{client}/consent",
-            web::get().to(get_consent),
+pub fn routes(api: &mut Api) {
+    api.section("Account", Errors::Keycloak)
+        .get(
+            "/realms/{realm}/account/applications",
+            applications,
+            op("Applications you consented to or hold tokens of")
+                .params::<ApplicationsQuery>()
+                .returns_list::<AccountApplication>(),
         )
-        .route(
+        .get(
             "/realms/{realm}/account/applications/{client}/consent",
-            web::delete().to(revoke_consent),
+            get_consent,
+            op("Your consent to an application (by clientId)").returns::<AccountConsent>(),
+        )
+        .delete(
+            "/realms/{realm}/account/applications/{client}/consent",
+            revoke_consent,
+            op("Withdraw your consent to an application").no_content(),
         );
 }
 
@@ -300,7 +311,8 @@ fn effective_url(client: &Client, public_url: &str) -> Option<String> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ApplicationsQuery {
     name: Option<String>,
 }

@@ -4,6 +4,7 @@
 //! except the admin API's own authentication errors, which keep the admin API's shapes.
 
 use actix_web::http::header::{ACCEPT, LOCATION};
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -12,6 +13,8 @@ use super::account::{authenticate, AccountError, AccountUser};
 use super::admin::users::{load_managed_user, load_user};
 use super::admin::{admin_realm, urlencode};
 use super::key_auth::check_key;
+use super::openapi::schemas::{ApiKeyRepresentation, ApiKeyTokenResponse};
+use super::openapi::{op, Api, Errors};
 use super::problem::{respond, Problem};
 use crate::domain::api_keys::{self as rules, ApiKey, Environment, KeyKind, KeyRuleError};
 use crate::domain::dates::{format_rfc3339, parse_rfc3339};
@@ -22,43 +25,106 @@ use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::state::AppState;
 use crate::store::db::DbError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(api: &mut Api) {
     let own = "/realms/{realm}/api/v1/api-keys";
     let one = "/realms/{realm}/api/v1/api-keys/{id}";
-    cfg.route(own, web::post().to(create_own))
-        .route(own, web::get().to(list_own))
-        .route(one, web::get().to(get_own))
-        .route(one, web::put().to(update_own))
-        .route(one, web::patch().to(update_own))
-        .route(one, web::delete().to(delete_own))
-        .route(
+    let update = || {
+        op("Change a key's description, expiry or allowlist")
+            .optional_body::<UpdateBody>()
+            .returns::<ApiKeyRepresentation>()
+    };
+    api.section("API keys", Errors::Problem)
+        .post(
+            own,
+            create_own,
+            op("Create a key for yourself")
+                .describe("The answer carries the secret, shown this once.")
+                .optional_body::<CreateBody>()
+                .created_with::<ApiKeyRepresentation>(),
+        )
+        .get(
+            own,
+            list_own,
+            op("List your keys").returns_list::<ApiKeyRepresentation>(),
+        )
+        .get(
+            one,
+            get_own,
+            op("Get one of your keys").returns::<ApiKeyRepresentation>(),
+        )
+        .put(one, update_own, update())
+        .patch(one, update_own, update())
+        .delete(one, delete_own, op("Revoke and delete one of your keys").no_content())
+        .post(
             "/realms/{realm}/api/v1/api-keys/{id}/rotate",
-            web::post().to(rotate_own),
+            rotate_own,
+            op("Rotate a key's secret")
+                .describe("A new secret; the previous one keeps working for the realm's grace period.")
+                .returns::<ApiKeyRepresentation>(),
         )
-        .route(
+        .post(
             "/realms/{realm}/api/v1/api-keys/{id}/regenerate",
-            web::post().to(regenerate_own),
+            regenerate_own,
+            op("Regenerate a key's secret")
+                .describe("A new secret; the previous one stops working at once.")
+                .returns::<ApiKeyRepresentation>(),
         )
         .route(
+            Method::POST,
             "/realms/{realm}/api/v1/oauth/tokens",
             web::post()
                 .to(key_for_token)
                 .wrap(actix_web::middleware::from_fn(super::rate_limit::key_for_token)),
+            op("Exchange a key and its secret for an access token")
+                .describe("Authenticated by the key in the body, not by a bearer token. Rate limited.")
+                .body::<KeyForTokenBody>()
+                .returns::<ApiKeyTokenResponse>()
+                .status(401, "Invalid API key or secret")
+                .public(),
         );
     let admin_all = "/admin/realms/{realm}/users/{user}/api-keys";
     let admin_one = "/admin/realms/{realm}/users/{user}/api-keys/{id}";
-    cfg.route(admin_all, web::get().to(admin_list))
-        .route(admin_all, web::post().to(admin_create))
-        .route(admin_one, web::get().to(admin_get))
-        .route(admin_one, web::put().to(admin_update))
-        .route(admin_one, web::delete().to(admin_delete))
-        .route(
-            "/admin/realms/{realm}/users/{user}/api-keys/{id}/rotate",
-            web::post().to(admin_rotate),
+    api.section("API keys (admin)", Errors::Problem)
+        .get(
+            admin_all,
+            admin_list,
+            op("List a user's keys").returns_list::<ApiKeyRepresentation>(),
         )
-        .route(
+        .post(
+            admin_all,
+            admin_create,
+            op("Create a key for a user")
+                .describe("For a service account under dual control the key waits for approval (202).")
+                .optional_body::<CreateBody>()
+                .created_with::<ApiKeyRepresentation>()
+                .status(202, "Waiting for a second administrator's approval"),
+        )
+        .get(
+            admin_one,
+            admin_get,
+            op("Get a user's key").returns::<ApiKeyRepresentation>(),
+        )
+        .put(
+            admin_one,
+            admin_update,
+            op("Change a user's key")
+                .optional_body::<UpdateBody>()
+                .returns::<ApiKeyRepresentation>(),
+        )
+        .delete(
+            admin_one,
+            admin_delete,
+            op("Revoke and delete a user's key").no_content(),
+        )
+        .post(
+            "/admin/realms/{realm}/users/{user}/api-keys/{id}/rotate",
+            admin_rotate,
+            op("Rotate a user's key").returns::<ApiKeyRepresentation>(),
+        )
+        .post(
             "/admin/realms/{realm}/users/{user}/api-keys/{id}/regenerate",
-            web::post().to(admin_regenerate),
+            admin_regenerate,
+            op("Regenerate a user's key").returns::<ApiKeyRepresentation>(),
         );
 }
 
@@ -138,8 +204,9 @@ fn key_json(key: &ApiKey, secret: Option<&str>) -> Value {
 }
 
 /// Seed 004's request, plus nexus's `kind` and `environment`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ApiKeyCreateRequest)]
 struct CreateBody {
     id: Option<String>,
     role_id: Option<String>,
@@ -153,8 +220,9 @@ struct CreateBody {
 }
 
 /// What may change on a key: description, expiry, allowlist (an empty list clears it).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ApiKeyUpdateRequest)]
 struct UpdateBody {
     description: Option<String>,
     expires_at: Option<String>,
@@ -424,8 +492,9 @@ async fn delete_own(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
 }
 
 /// Seed 000's request: a key id and its secret for a token.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = KeyForTokenRequest)]
 struct KeyForTokenBody {
     api_key: String,
     api_secret: String,

@@ -14,6 +14,7 @@ pub mod iso_dates;
 pub mod key_auth;
 pub mod middleware;
 pub mod oidc_endpoints;
+pub mod openapi;
 pub mod ops;
 pub mod page_sign_in;
 pub mod pages;
@@ -31,9 +32,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     protocol::routes(cfg);
     pages::routes(cfg);
-    api_keys::routes(cfg);
-    admin::routes(cfg);
-    account::routes(cfg);
+    // The JSON APIs register through `openapi::Api`, which documents each route (ADR 020); the
+    // order of registration is kept (actix matches in that order).
+    api_routes(&mut openapi::Api::serving(cfg));
     account_page::routes(cfg);
     console::routes(cfg);
+    openapi::routes(cfg);
+}
+
+/// The routes of the documented JSON APIs: the admin API, the API-key API and the account API.
+pub fn api_routes(api: &mut openapi::Api) {
+    api_keys::routes(api);
+    admin::routes(api);
+    account::routes(api);
 }

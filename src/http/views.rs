@@ -157,7 +157,7 @@ pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
     page_with_csp(status, template, PAGE_CSP)
 }
 
-fn page_with_csp(status: StatusCode, template: &impl Template, csp: &str) -> HttpResponse {
+pub(crate) fn page_with_csp(status: StatusCode, template: &impl Template, csp: &str) -> HttpResponse {
     match template.render() {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")

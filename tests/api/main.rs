@@ -32,6 +32,7 @@ mod keys;
 mod logout;
 mod multi_node;
 mod oidc_rp;
+mod openapi;
 mod ops;
 mod protocol_events;
 mod python_keycloak;

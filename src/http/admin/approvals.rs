@@ -6,6 +6,8 @@
 //! The console calls the same functions (`list_approvals`, `approve_request`, `reject_request`)
 //! with its signed-in administrator, so both enforce the same rules (ADR 015).
 
+use crate::http::openapi::schemas::ApprovalRequest;
+use crate::http::openapi::{op, Api, Errors};
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -28,18 +30,29 @@ use crate::store::db::{self, DbConnection, DbError};
 pub const EVENT_APPROVED: &str = "PENDING_APPROVAL_APPROVED";
 pub const EVENT_REJECTED: &str = "PENDING_APPROVAL_REJECTED";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(api: &mut Api) {
     let all = "/admin/realms/{realm}/pending-approvals";
     let one = "/admin/realms/{realm}/pending-approvals/{id}";
-    cfg.route(all, web::get().to(list))
-        .route(one, web::get().to(get_one))
-        .route(
-            "/admin/realms/{realm}/pending-approvals/{id}/approve",
-            web::post().to(approve),
+    api.section("Approvals", Errors::Keycloak)
+        .get(
+            all,
+            list,
+            op("Changes waiting for approval").returns_list::<ApprovalRequest>(),
         )
-        .route(
+        .get(
+            one,
+            get_one,
+            op("One change waiting for approval").returns::<ApprovalRequest>(),
+        )
+        .post(
+            "/admin/realms/{realm}/pending-approvals/{id}/approve",
+            approve,
+            op("Approve a change (by an administrator other than its requester)").no_content(),
+        )
+        .post(
             "/admin/realms/{realm}/pending-approvals/{id}/reject",
-            web::post().to(reject),
+            reject,
+            op("Reject a change").no_content(),
         );
 }
 

@@ -1,6 +1,8 @@
 //! `/admin/realms/{realm}/attack-detection/brute-force/users`: Keycloak's view of brute-force
 //! detection per user, and clearing it for one user or the whole realm.
 
+use crate::http::openapi::schemas::BruteForceStatus;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
@@ -12,19 +14,23 @@ use crate::service::brute_force::{Guard, DISABLED_BY_PERMANENT_LOCKOUT, DISABLED
 use crate::state::AppState;
 use crate::store::db::{self, DbError};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/admin/realms/{realm}/attack-detection/brute-force/users",
-        web::delete().to(clear_all),
-    )
-    .route(
-        "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
-        web::get().to(user_status),
-    )
-    .route(
-        "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
-        web::delete().to(clear_user),
-    );
+pub fn routes(api: &mut Api) {
+    api.section("Attack detection", Errors::Keycloak)
+        .delete(
+            "/admin/realms/{realm}/attack-detection/brute-force/users",
+            clear_all,
+            op("Clear every user's login failures and temporary locks").no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+            user_status,
+            op("A user's brute-force status").returns::<BruteForceStatus>(),
+        )
+        .delete(
+            "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+            clear_user,
+            op("Clear a user's login failures and lock").no_content(),
+        );
 }
 
 async fn find_user(state: &AppState, realm_id: &str, id: &str) -> Result<Option<User>, AppError> {

@@ -1,5 +1,8 @@
 //! `/admin/realms/{realm}/clients`: clients, their secret, service-account user, scopes and roles.
 
+use super::repr::{ClientScopeRepr, UserRepr};
+use crate::http::openapi::schemas::ClientSecret;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -20,47 +23,92 @@ use crate::store::db::{self, DbConnection};
 /// Shortest client secret an admin may set (generated ones are 43 characters, 256 bits).
 pub const MIN_SECRET_LEN: usize = 32;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/clients", web::get().to(list))
-        .route("/admin/realms/{realm}/clients", web::post().to(create))
-        .route("/admin/realms/{realm}/clients/{id}", web::get().to(get))
-        .route("/admin/realms/{realm}/clients/{id}", web::put().to(update))
-        .route("/admin/realms/{realm}/clients/{id}", web::delete().to(delete))
-        .route(
-            "/admin/realms/{realm}/clients/{id}/client-secret",
-            web::get().to(get_secret),
+pub fn routes(api: &mut Api) {
+    let scope_links = |kind: &'static str| {
+        (
+            op(format!("List the client's {kind} client scopes")).returns_list::<ClientScopeRepr>(),
+            op(format!("Link a client scope to the client as {kind}")).no_content(),
+            op(format!("Unlink a {kind} client scope from the client")).no_content(),
         )
-        .route(
-            "/admin/realms/{realm}/clients/{id}/client-secret",
-            web::post().to(regenerate_secret),
+    };
+    let (list_default, add_default, remove_default) = scope_links("default");
+    let (list_optional, add_optional, remove_optional) = scope_links("optional");
+    api.section("Clients", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/clients",
+            list,
+            op("List clients").params::<ListQuery>().returns_list::<ClientRepr>(),
         )
-        .route(
+        .post(
+            "/admin/realms/{realm}/clients",
+            create,
+            op("Create a client")
+                .body::<ClientRepr>()
+                .created()
+                .status(409, "The clientId is taken"),
+        )
+        .get(
+            "/admin/realms/{realm}/clients/{id}",
+            get,
+            op("Get a client").returns::<ClientRepr>(),
+        )
+        .put(
+            "/admin/realms/{realm}/clients/{id}",
+            update,
+            op("Update a client").body::<ClientRepr>().no_content(),
+        )
+        .delete(
+            "/admin/realms/{realm}/clients/{id}",
+            delete,
+            op("Delete a client").no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/clients/{id}/client-secret",
+            get_secret,
+            op("Get the client's secret").returns::<ClientSecret>(),
+        )
+        .post(
+            "/admin/realms/{realm}/clients/{id}/client-secret",
+            regenerate_secret,
+            op("Regenerate the client's secret")
+                .describe("Under dual control the new secret waits for a second administrator (202).")
+                .returns::<ClientSecret>()
+                .status(202, "Waiting for a second administrator's approval"),
+        )
+        .get(
             "/admin/realms/{realm}/clients/{id}/service-account-user",
-            web::get().to(service_account_user),
+            service_account_user,
+            op("The client's service-account user").returns::<UserRepr>(),
         )
-        .route(
+        .get(
             "/admin/realms/{realm}/clients/{id}/default-client-scopes",
-            web::get().to(default_scopes),
+            default_scopes,
+            list_default,
         )
-        .route(
+        .put(
             "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
-            web::put().to(add_default_scope),
+            add_default_scope,
+            add_default,
         )
-        .route(
+        .delete(
             "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
-            web::delete().to(remove_default_scope),
+            remove_default_scope,
+            remove_default,
         )
-        .route(
+        .get(
             "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
-            web::get().to(optional_scopes),
+            optional_scopes,
+            list_optional,
         )
-        .route(
+        .put(
             "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
-            web::put().to(add_optional_scope),
+            add_optional_scope,
+            add_optional,
         )
-        .route(
+        .delete(
             "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
-            web::delete().to(remove_optional_scope),
+            remove_optional_scope,
+            remove_optional,
         );
 }
 
@@ -92,8 +140,9 @@ fn render(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     client_id: Option<String>,
     search: Option<String>,

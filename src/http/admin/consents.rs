@@ -1,6 +1,8 @@
 //! `/admin/realms/{realm}/users/{id}/consents`: the clients a user consented to (and holds offline
 //! tokens of), and withdrawing one, in Keycloak's shapes.
 
+use crate::http::openapi::schemas::UserConsentRepresentation;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -13,11 +15,17 @@ use crate::service::consent_records;
 use crate::state::AppState;
 use crate::store::db;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/users/{id}/consents", web::get().to(list))
-        .route(
+pub fn routes(api: &mut Api) {
+    api.section("Consents", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/users/{id}/consents",
+            list,
+            op("The user's consents").returns_list::<UserConsentRepresentation>(),
+        )
+        .delete(
             "/admin/realms/{realm}/users/{id}/consents/{client}",
-            web::delete().to(revoke),
+            revoke,
+            op("Withdraw the user's consent to a client (by clientId)").no_content(),
         );
 }
 

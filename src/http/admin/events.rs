@@ -3,6 +3,9 @@
 //! `ipAddress`, `dateFrom`/`dateTo` as `yyyy-MM-dd` or epoch milliseconds, `first`, `max`), and
 //! `DELETE` to clear them.
 
+use crate::http::openapi::schemas::{AdminEventRepresentation, EventRepresentation, RealmEventsConfigRepresentation};
+use crate::http::openapi::Ty;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
@@ -16,13 +19,73 @@ use crate::store::db;
 use crate::store::db::admin_events::{AdminEventFilter, AdminEventRow};
 use crate::store::db::events::{EventFilter, EventRow};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/events", web::get().to(list))
-        .route("/admin/realms/{realm}/events", web::delete().to(clear))
-        .route("/admin/realms/{realm}/events/config", web::get().to(get_config))
-        .route("/admin/realms/{realm}/events/config", web::put().to(put_config))
-        .route("/admin/realms/{realm}/admin-events", web::get().to(list_admin))
-        .route("/admin/realms/{realm}/admin-events", web::delete().to(clear_admin));
+pub fn routes(api: &mut Api) {
+    api.section("Events", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/events",
+            list,
+            op("List events, newest first")
+                .query("type", Ty::Str, "Event type (repeatable)")
+                .query("client", Ty::Str, "clientId")
+                .query("user", Ty::Str, "User id")
+                .query("ipAddress", Ty::Str, "Client IP address")
+                .query("dateFrom", Ty::Str, "First day (yyyy-MM-dd) or epoch milliseconds")
+                .query("dateTo", Ty::Str, "Last day (yyyy-MM-dd) or epoch milliseconds")
+                .query("first", Ty::Int, "Offset")
+                .query("max", Ty::Int, "Page size")
+                .returns_list::<EventRepresentation>(),
+        )
+        .delete(
+            "/admin/realms/{realm}/events",
+            clear,
+            op("Delete the realm's events").no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/events/config",
+            get_config,
+            op("The realm's event settings").returns::<RealmEventsConfigRepresentation>(),
+        )
+        .put(
+            "/admin/realms/{realm}/events/config",
+            put_config,
+            op("Change the realm's event settings")
+                .body::<RealmEventsConfigRepresentation>()
+                .no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/admin-events",
+            list_admin,
+            op("List admin events, newest first")
+                .query(
+                    "operationTypes",
+                    Ty::Str,
+                    "CREATE, UPDATE, DELETE or ACTION (repeatable)",
+                )
+                .query(
+                    "resourceTypes",
+                    Ty::Str,
+                    "Resource type, e.g. USER, CLIENT (repeatable)",
+                )
+                .query(
+                    "resourcePath",
+                    Ty::Str,
+                    "Resource path (`*` matches any run of characters)",
+                )
+                .query("authRealm", Ty::Str, "Realm id of the acting administrator")
+                .query("authClient", Ty::Str, "Client id the administrator used")
+                .query("authUser", Ty::Str, "User id of the acting administrator")
+                .query("authIpAddress", Ty::Str, "The administrator's address")
+                .query("dateFrom", Ty::Str, "First day (yyyy-MM-dd) or epoch milliseconds")
+                .query("dateTo", Ty::Str, "Last day (yyyy-MM-dd) or epoch milliseconds")
+                .query("first", Ty::Int, "Offset")
+                .query("max", Ty::Int, "Page size")
+                .returns_list::<AdminEventRepresentation>(),
+        )
+        .delete(
+            "/admin/realms/{realm}/admin-events",
+            clear_admin,
+            op("Delete the realm's admin events").no_content(),
+        );
 }
 
 const DAY_MILLIS: i64 = 86_400_000;

@@ -1,6 +1,8 @@
 //! `/admin/realms/{realm}/groups`: the group tree (paths like `/parent/child`), members, and the
 //! groups' role mappings (which their members inherit, as do members of subgroups).
 
+use super::repr::UserRepr;
+use crate::http::openapi::{op, Api, Errors};
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,21 +20,71 @@ use crate::service::new_id;
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/groups", web::get().to(list))
-        .route("/admin/realms/{realm}/groups", web::post().to(create_top_level))
-        .route("/admin/realms/{realm}/groups/count", web::get().to(count))
-        .route("/admin/realms/{realm}/group-by-path/{path:.*}", web::get().to(by_path))
-        .route("/admin/realms/{realm}/groups/{id}", web::get().to(get))
-        .route("/admin/realms/{realm}/groups/{id}", web::put().to(update))
-        .route("/admin/realms/{realm}/groups/{id}", web::delete().to(delete))
-        .route("/admin/realms/{realm}/groups/{id}/children", web::get().to(children))
-        .route(
-            "/admin/realms/{realm}/groups/{id}/children",
-            web::post().to(create_child),
+pub fn routes(api: &mut Api) {
+    api.section("Groups", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/groups",
+            list,
+            op("List top-level groups")
+                .params::<ListQuery>()
+                .returns_list::<GroupRepr>(),
         )
-        .route("/admin/realms/{realm}/groups/{id}/members", web::get().to(members));
-    super::roles::mapping_routes(cfg, "/admin/realms/{realm}/groups/{group_id}");
+        .post(
+            "/admin/realms/{realm}/groups",
+            create_top_level,
+            op("Create a top-level group")
+                .body::<GroupRepr>()
+                .created()
+                .status(409, "A sibling has that name"),
+        )
+        .get(
+            "/admin/realms/{realm}/groups/count",
+            count,
+            op("Count groups").params::<CountQuery>().returns_json("`{count}`"),
+        )
+        .get(
+            "/admin/realms/{realm}/group-by-path/{path:.*}",
+            by_path,
+            op("Find a group by its path").returns::<GroupRepr>(),
+        )
+        .get(
+            "/admin/realms/{realm}/groups/{id}",
+            get,
+            op("Get a group").returns::<GroupRepr>(),
+        )
+        .put(
+            "/admin/realms/{realm}/groups/{id}",
+            update,
+            op("Update a group").body::<GroupRepr>().no_content(),
+        )
+        .delete(
+            "/admin/realms/{realm}/groups/{id}",
+            delete,
+            op("Delete a group and its subgroups").no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/groups/{id}/children",
+            children,
+            op("List a group's subgroups")
+                .params::<ListQuery>()
+                .returns_list::<GroupRepr>(),
+        )
+        .post(
+            "/admin/realms/{realm}/groups/{id}/children",
+            create_child,
+            op("Create a subgroup")
+                .body::<GroupRepr>()
+                .created()
+                .status(409, "A sibling has that name"),
+        )
+        .get(
+            "/admin/realms/{realm}/groups/{id}/members",
+            members,
+            op("List a group's members")
+                .params::<MembersQuery>()
+                .returns_list::<UserRepr>(),
+        );
+    super::roles::mapping_routes(api, "/admin/realms/{realm}/groups/{group_id}", "group");
 }
 
 /// Every group of a realm, indexed, for paths and child counts (realms have few groups).
@@ -175,8 +227,9 @@ pub fn load_group(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<G
     db::roles::find_group(conn, realm_id, id)?.ok_or_else(|| AppError::not_found("Could not find group by id"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     search: Option<String>,
     exact: Option<String>,
@@ -255,8 +308,9 @@ async fn children(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct CountQuery {
     search: Option<String>,
     top: Option<String>,
@@ -583,8 +637,9 @@ pub async fn delete_group(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct MembersQuery {
     brief_representation: Option<String>,
     // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.

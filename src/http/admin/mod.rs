@@ -29,7 +29,7 @@ use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::realm_cache::RealmRuntime;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::http::openapi::Api) {
     realms::routes(cfg);
     clients::routes(cfg);
     users::routes(cfg);

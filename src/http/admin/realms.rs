@@ -1,5 +1,7 @@
 //! `/admin/realms`: create, list (paged), get, update, delete; signing keys and their rotation.
 
+use crate::http::openapi::schemas::KeysMetadataRepresentation;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,18 +21,50 @@ use crate::store::db::{self, DbError};
 /// python-keycloak accepts exactly this 409 body for realms (it is Keycloak's).
 pub(crate) const REALM_CONFLICT: &str = "Conflict detected. See logs for details";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms", web::get().to(list))
-        .route("/admin/realms", web::post().to(create))
-        .route("/admin/realms/{realm}", web::get().to(get))
-        .route("/admin/realms/{realm}", web::put().to(update))
-        .route("/admin/realms/{realm}", web::delete().to(delete))
-        .route("/admin/realms/{realm}/keys", web::get().to(keys))
-        .route("/admin/realms/{realm}/keys/rotate", web::post().to(rotate_keys));
+pub fn routes(api: &mut Api) {
+    api.section("Realms", Errors::Keycloak)
+        .get(
+            "/admin/realms",
+            list,
+            op("List the realms the caller may see")
+                .params::<ListQuery>()
+                .returns_list::<RealmRepr>(),
+        )
+        .post(
+            "/admin/realms",
+            create,
+            op("Create a realm")
+                .body::<RealmRepr>()
+                .created()
+                .status(409, "A realm of that name exists"),
+        )
+        .get("/admin/realms/{realm}", get, op("Get a realm").returns::<RealmRepr>())
+        .put(
+            "/admin/realms/{realm}",
+            update,
+            op("Update a realm")
+                .describe("Changes only the fields named; other fields are kept as realm attributes.")
+                .body::<RealmRepr>()
+                .no_content(),
+        )
+        .delete("/admin/realms/{realm}", delete, op("Delete a realm").no_content())
+        .get(
+            "/admin/realms/{realm}/keys",
+            keys,
+            op("The realm's signing keys").returns::<KeysMetadataRepresentation>(),
+        )
+        .post(
+            "/admin/realms/{realm}/keys/rotate",
+            rotate_keys,
+            op("Rotate the realm's signing key")
+                .describe("nexus extension: a new active key; the previous one keeps verifying tokens.")
+                .returns_json("The new key: `{kid, algorithm, status}`"),
+        );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     brief_representation: Option<String>,
     // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.

@@ -10,8 +10,9 @@ use crate::domain::{Client, ClientScope, Group, Realm, Role, User};
 
 // ---------- realms ----------
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RealmRepresentation)]
 pub struct RealmRepr {
     pub id: Option<String>,
     pub realm: Option<String>,
@@ -91,8 +92,9 @@ pub const REALM_TRANSIENT_FIELDS: &[&str] = &[
 
 // ---------- clients ----------
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ClientRepresentation)]
 pub struct ClientRepr {
     pub id: Option<String>,
     pub client_id: Option<String>,
@@ -175,8 +177,9 @@ pub fn client_json(
 
 // ---------- users ----------
 
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CredentialRepresentation)]
 pub struct CredentialRepr {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -184,8 +187,9 @@ pub struct CredentialRepr {
     pub temporary: Option<bool>,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserRepresentation)]
 pub struct UserRepr {
     pub id: Option<String>,
     pub username: Option<String>,
@@ -235,8 +239,9 @@ pub fn user_json(user: &User, service_account_client_id: Option<&str>) -> Value 
 
 // ---------- roles ----------
 
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RoleRepresentation)]
 pub struct RoleRepr {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -261,8 +266,9 @@ pub fn role_json(role: &Role, composite: bool) -> Value {
 
 // ---------- groups ----------
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = GroupRepresentation)]
 pub struct GroupRepr {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -286,8 +292,9 @@ pub fn group_json(group: &Group, path: &str, sub_group_count: usize) -> Value {
 
 // ---------- client scopes ----------
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ClientScopeRepresentation)]
 pub struct ClientScopeRepr {
     pub id: Option<String>,
     pub name: Option<String>,

@@ -5,6 +5,8 @@
 //! mapping a role, adding a composite, or joining a group can never give someone an
 //! administrative role the acting admin does not hold.
 
+use super::repr::UserRepr;
+use crate::http::openapi::{op, Api, Errors};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -27,44 +29,92 @@ use crate::service::{new_id, roles as role_rules};
 use crate::state::AppState;
 use crate::store::db::{self, DbConnection};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/roles", web::get().to(list_realm_roles))
-        .route("/admin/realms/{realm}/roles", web::post().to(create_realm_role))
-        .route(
-            "/admin/realms/{realm}/clients/{client}/roles",
-            web::get().to(list_client_roles),
+pub fn routes(api: &mut Api) {
+    api.section("Roles", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/roles",
+            list_realm_roles,
+            op("List realm roles").params::<ListQuery>().returns_list::<RoleRepr>(),
         )
-        .route(
+        .post(
+            "/admin/realms/{realm}/roles",
+            create_realm_role,
+            op("Create a realm role")
+                .body::<RoleRepr>()
+                .created()
+                .status(409, "The role exists"),
+        )
+        .get(
             "/admin/realms/{realm}/clients/{client}/roles",
-            web::post().to(create_client_role),
+            list_client_roles,
+            op("List a client's roles")
+                .params::<ListQuery>()
+                .returns_list::<RoleRepr>(),
+        )
+        .post(
+            "/admin/realms/{realm}/clients/{client}/roles",
+            create_client_role,
+            op("Create a client role")
+                .body::<RoleRepr>()
+                .created()
+                .status(409, "The role exists"),
         );
     // One set of handlers for a role addressed by name in the realm, by name in a client, or by id:
     // `RoleAt` reads which of those the matched route names.
-    for prefix in [
-        "/admin/realms/{realm}/roles/{role}",
-        "/admin/realms/{realm}/clients/{client}/roles/{role}",
-        "/admin/realms/{realm}/roles-by-id/{role_id}",
+    for (prefix, which) in [
+        ("/admin/realms/{realm}/roles/{role}", "realm role (by name)"),
+        (
+            "/admin/realms/{realm}/clients/{client}/roles/{role}",
+            "client role (by name)",
+        ),
+        ("/admin/realms/{realm}/roles-by-id/{role_id}", "role (by id)"),
     ] {
-        cfg.route(prefix, web::get().to(role_at::get))
-            .route(prefix, web::put().to(role_at::update))
-            .route(prefix, web::delete().to(role_at::delete))
-            .route(&format!("{prefix}/composites"), web::get().to(role_at::composites))
-            .route(&format!("{prefix}/composites"), web::post().to(role_at::add_composites))
-            .route(
-                &format!("{prefix}/composites"),
-                web::delete().to(role_at::remove_composites),
+        let composites = format!("{prefix}/composites");
+        api.get(prefix, role_at::get, op(format!("Get a {which}")).returns::<RoleRepr>())
+            .put(
+                prefix,
+                role_at::update,
+                op(format!("Update a {which}")).body::<RoleRepr>().no_content(),
             )
-            .route(
+            .delete(prefix, role_at::delete, op(format!("Delete a {which}")).no_content())
+            .get(
+                &composites,
+                role_at::composites,
+                op(format!("The composites of a {which}")).returns_list::<RoleRepr>(),
+            )
+            .post(
+                &composites,
+                role_at::add_composites,
+                op(format!("Add composites to a {which}"))
+                    .list_body::<RoleRepr>()
+                    .no_content(),
+            )
+            .delete(
+                &composites,
+                role_at::remove_composites,
+                op(format!("Remove composites from a {which}"))
+                    .list_body::<RoleRepr>()
+                    .no_content(),
+            )
+            .get(
                 &format!("{prefix}/composites/realm"),
-                web::get().to(role_at::realm_composites),
+                role_at::realm_composites,
+                op(format!("The realm-role composites of a {which}")).returns_list::<RoleRepr>(),
             )
-            .route(
+            .get(
                 &format!("{prefix}/composites/clients/{{target}}"),
-                web::get().to(role_at::client_composites),
+                role_at::client_composites,
+                op(format!("The composites of a {which} from one client")).returns_list::<RoleRepr>(),
             );
         // Keycloak has no `/users` under roles-by-id.
         if !prefix.ends_with("{role_id}") {
-            cfg.route(&format!("{prefix}/users"), web::get().to(role_at::users));
+            api.get(
+                &format!("{prefix}/users"),
+                role_at::users,
+                op(format!("Users holding a {which} directly"))
+                    .params::<UsersQuery>()
+                    .returns_list::<UserRepr>(),
+            );
         }
     }
 }
@@ -252,8 +302,9 @@ fn permission(client_role: bool, write: bool) -> AdminPermission {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     search: Option<String>,
     brief_representation: Option<String>,
@@ -582,8 +633,9 @@ pub async fn delete_role_by(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct UsersQuery {
     // Not `#[serde(flatten)] Paging`: flattened numbers fail to parse from a query string.
     first: Option<i64>,
@@ -1068,15 +1120,44 @@ impl actix_web::FromRequest for MappingsAt {
 }
 
 /// Keycloak's role-mapping routes under `prefix` (a user's or a group's path).
-pub fn mapping_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
-    cfg.route(&format!("{prefix}/role-mappings"), web::get().to(mappings::all));
-    for scope in ["realm", "clients/{client}"] {
+pub fn mapping_routes(api: &mut Api, prefix: &str, owner: &str) {
+    api.get(
+        &format!("{prefix}/role-mappings"),
+        mappings::all,
+        op(format!("All role mappings of the {owner}"))
+            .returns_json("Keycloak's `MappingsRepresentation`: `{realmMappings, clientMappings}`"),
+    );
+    for (scope, roles) in [("realm", "realm roles"), ("clients/{client}", "roles of one client")] {
         let base = format!("{prefix}/role-mappings/{scope}");
-        cfg.route(&base, web::get().to(mappings::direct))
-            .route(&base, web::post().to(mappings::add))
-            .route(&base, web::delete().to(mappings::remove))
-            .route(&format!("{base}/composite"), web::get().to(mappings::composite))
-            .route(&format!("{base}/available"), web::get().to(mappings::available));
+        api.get(
+            &base,
+            mappings::direct,
+            op(format!("The {roles} mapped to the {owner}")).returns_list::<RoleRepr>(),
+        )
+        .post(
+            &base,
+            mappings::add,
+            op(format!("Map {roles} to the {owner}"))
+                .list_body::<RoleRepr>()
+                .no_content(),
+        )
+        .delete(
+            &base,
+            mappings::remove,
+            op(format!("Unmap {roles} from the {owner}"))
+                .list_body::<RoleRepr>()
+                .no_content(),
+        )
+        .get(
+            &format!("{base}/composite"),
+            mappings::composite,
+            op(format!("The {roles} the {owner} holds, composites expanded")).returns_list::<RoleRepr>(),
+        )
+        .get(
+            &format!("{base}/available"),
+            mappings::available,
+            op(format!("The {roles} that could be mapped to the {owner}")).returns_list::<RoleRepr>(),
+        );
     }
 }
 

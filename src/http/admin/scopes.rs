@@ -2,6 +2,7 @@
 //! clients (`/default-default-client-scopes`, `/default-optional-client-scopes`). Which scopes a
 //! client has is managed under the client (clients.rs).
 
+use crate::http::openapi::{op, Api, Errors};
 use std::collections::BTreeMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,35 +20,65 @@ use crate::store::db::{self, DbConnection};
 
 const PROTOCOL: &str = "openid-connect";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/client-scopes", web::get().to(list))
-        .route("/admin/realms/{realm}/client-scopes", web::post().to(create))
-        .route("/admin/realms/{realm}/client-scopes/{id}", web::get().to(get))
-        .route("/admin/realms/{realm}/client-scopes/{id}", web::put().to(update))
-        .route("/admin/realms/{realm}/client-scopes/{id}", web::delete().to(delete))
-        .route(
+pub fn routes(api: &mut Api) {
+    api.section("Client scopes", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/client-scopes",
+            list,
+            op("List client scopes").returns_list::<ClientScopeRepr>(),
+        )
+        .post(
+            "/admin/realms/{realm}/client-scopes",
+            create,
+            op("Create a client scope")
+                .body::<ClientScopeRepr>()
+                .created()
+                .status(409, "The name is taken"),
+        )
+        .get(
+            "/admin/realms/{realm}/client-scopes/{id}",
+            get,
+            op("Get a client scope").returns::<ClientScopeRepr>(),
+        )
+        .put(
+            "/admin/realms/{realm}/client-scopes/{id}",
+            update,
+            op("Update a client scope").body::<ClientScopeRepr>().no_content(),
+        )
+        .delete(
+            "/admin/realms/{realm}/client-scopes/{id}",
+            delete,
+            op("Delete a client scope").no_content(),
+        )
+        .get(
             "/admin/realms/{realm}/default-default-client-scopes",
-            web::get().to(defaults::list_default),
+            defaults::list_default,
+            op("The realm's default client scopes (given to new clients)").returns_list::<ClientScopeRepr>(),
         )
-        .route(
+        .put(
             "/admin/realms/{realm}/default-default-client-scopes/{id}",
-            web::put().to(defaults::add_default),
+            defaults::add_default,
+            op("Make a client scope a realm default").no_content(),
         )
-        .route(
+        .delete(
             "/admin/realms/{realm}/default-default-client-scopes/{id}",
-            web::delete().to(defaults::remove_default),
+            defaults::remove_default,
+            op("Remove a realm default client scope").no_content(),
         )
-        .route(
+        .get(
             "/admin/realms/{realm}/default-optional-client-scopes",
-            web::get().to(defaults::list_optional),
+            defaults::list_optional,
+            op("The realm's optional client scopes (offered to new clients)").returns_list::<ClientScopeRepr>(),
         )
-        .route(
+        .put(
             "/admin/realms/{realm}/default-optional-client-scopes/{id}",
-            web::put().to(defaults::add_optional),
+            defaults::add_optional,
+            op("Make a client scope a realm optional scope").no_content(),
         )
-        .route(
+        .delete(
             "/admin/realms/{realm}/default-optional-client-scopes/{id}",
-            web::delete().to(defaults::remove_optional),
+            defaults::remove_optional,
+            op("Remove a realm optional client scope").no_content(),
         );
 }
 

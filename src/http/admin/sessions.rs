@@ -1,6 +1,8 @@
 //! SSO sessions in the admin API (Keycloak's `UserSessionRepresentation`): list a user's sessions,
 //! end one. Ending all of a user's sessions is `POST /users/{id}/logout` (users.rs).
 
+use crate::http::openapi::schemas::UserSessionRepresentation;
+use crate::http::openapi::{op, Api, Errors};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -11,16 +13,23 @@ use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::sessions::{self, SsoSession};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/admin/realms/{realm}/users/{id}/sessions",
-        web::get().to(user_sessions),
-    )
-    .route(
-        "/admin/realms/{realm}/sessions/{session}",
-        web::delete().to(end_session),
-    )
-    .route("/admin/realms/{realm}/logout-all", web::post().to(logout_all));
+pub fn routes(api: &mut Api) {
+    api.section("Sessions", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/users/{id}/sessions",
+            user_sessions,
+            op("The user's sessions").returns_list::<UserSessionRepresentation>(),
+        )
+        .delete(
+            "/admin/realms/{realm}/sessions/{session}",
+            end_session,
+            op("End a session").no_content(),
+        )
+        .post(
+            "/admin/realms/{realm}/logout-all",
+            logout_all,
+            op("End every session of the realm").returns_json("Keycloak's `GlobalRequestResult`"),
+        );
 }
 
 pub fn representation(session: &SsoSession, username: &str) -> Value {

@@ -25,6 +25,8 @@ use crate::domain::approvals::dual_control;
 use crate::domain::names::{parse_client_id, parse_username};
 use crate::domain::{Client, ClientScope, Credential, Group, Realm, Role, User};
 use crate::error::AppError;
+use crate::http::openapi::schemas::{PartialImportRepresentation, PartialImportResults};
+use crate::http::openapi::{op, Api, Errors};
 use crate::service::approvals::Requester;
 use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::service::provisioning::{self, NewRealm, PresetIds};
@@ -173,9 +175,25 @@ const CREDENTIAL_FIELDS: &[&str] = &[
     "priority",
 ];
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/partial-export", web::post().to(partial_export))
-        .route("/admin/realms/{realm}/partialImport", web::post().to(partial_import));
+pub fn routes(api: &mut Api) {
+    api.section("Realms", Errors::Keycloak)
+        .post(
+            "/admin/realms/{realm}/partial-export",
+            partial_export,
+            op("Export the realm's settings, and on request its clients, groups and roles")
+                .describe("Never users; client secrets are masked.")
+                .params::<ExportQuery>()
+                .returns::<RealmRepr>(),
+        )
+        .post(
+            "/admin/realms/{realm}/partialImport",
+            partial_import,
+            op("Import users, clients, groups and roles into the realm")
+                .describe("All or nothing; `ifResourceExists` FAIL (default), SKIP or OVERWRITE.")
+                .body::<PartialImportRepresentation>()
+                .returns::<PartialImportResults>()
+                .status(409, "A resource exists and `ifResourceExists` is FAIL"),
+        );
 }
 
 // ---------- export ----------
@@ -1409,8 +1427,9 @@ pub async fn create_realm_response(
     Ok(created(req, &realm.name))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
     export_clients: Option<String>,
     export_groups_and_roles: Option<String>,

@@ -1,5 +1,8 @@
 //! `/admin/realms/{realm}/users`: users, their password, group memberships and role mappings.
 
+use super::repr::GroupRepr;
+use crate::http::openapi::schemas::Count;
+use crate::http::openapi::{op, Api, Errors};
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,36 +26,84 @@ use crate::store::db::{self, DbConnection};
 const USERNAME_CONFLICT: &str = "User exists with same username";
 pub(crate) const EMAIL_CONFLICT: &str = "User exists with same email";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/realms/{realm}/users", web::get().to(list))
-        .route("/admin/realms/{realm}/users", web::post().to(create))
-        .route("/admin/realms/{realm}/users/count", web::get().to(count))
-        .route("/admin/realms/{realm}/users/{id}", web::get().to(get))
-        .route("/admin/realms/{realm}/users/{id}", web::put().to(update))
-        .route("/admin/realms/{realm}/users/{id}", web::delete().to(delete))
-        .route(
+pub fn routes(api: &mut Api) {
+    api.section("Users", Errors::Keycloak)
+        .get(
+            "/admin/realms/{realm}/users",
+            list,
+            op("List or search users")
+                .params::<ListQuery>()
+                .returns_list::<UserRepr>(),
+        )
+        .post(
+            "/admin/realms/{realm}/users",
+            create,
+            op("Create a user")
+                .body::<UserRepr>()
+                .created()
+                .status(409, "The username or email is taken"),
+        )
+        .get(
+            "/admin/realms/{realm}/users/count",
+            count,
+            op("Count users").params::<ListQuery>().returns::<Count>(),
+        )
+        .get(
+            "/admin/realms/{realm}/users/{id}",
+            get,
+            op("Get a user").returns::<UserRepr>(),
+        )
+        .put(
+            "/admin/realms/{realm}/users/{id}",
+            update,
+            op("Update a user").body::<UserRepr>().no_content(),
+        )
+        .delete(
+            "/admin/realms/{realm}/users/{id}",
+            delete,
+            op("Delete a user").no_content(),
+        )
+        .put(
             "/admin/realms/{realm}/users/{id}/reset-password",
-            web::put().to(reset_password),
+            reset_password,
+            op("Set the user's password").body::<CredentialRepr>().no_content(),
         )
-        .route(
+        .get(
             "/admin/realms/{realm}/users/{id}/credentials",
-            web::get().to(credentials),
+            credentials,
+            op("List the user's credentials (without secrets)")
+                .returns_json("Keycloak's `CredentialRepresentation` list"),
         )
-        .route("/admin/realms/{realm}/users/{id}/logout", web::post().to(logout))
-        .route("/admin/realms/{realm}/users/{id}/groups", web::get().to(groups_of))
-        .route(
+        .post(
+            "/admin/realms/{realm}/users/{id}/logout",
+            logout,
+            op("End every session of the user").no_content(),
+        )
+        .get(
+            "/admin/realms/{realm}/users/{id}/groups",
+            groups_of,
+            op("The user's groups")
+                .params::<GroupsQuery>()
+                .returns_list::<GroupRepr>(),
+        )
+        .get(
             "/admin/realms/{realm}/users/{id}/groups/count",
-            web::get().to(groups_count),
+            groups_count,
+            op("Count the user's groups")
+                .params::<GroupsQuery>()
+                .returns_json("`{count}`"),
         )
-        .route(
+        .put(
             "/admin/realms/{realm}/users/{id}/groups/{group}",
-            web::put().to(join_group),
+            join_group,
+            op("Add the user to a group").no_content(),
         )
-        .route(
+        .delete(
             "/admin/realms/{realm}/users/{id}/groups/{group}",
-            web::delete().to(leave_group),
+            leave_group,
+            op("Remove the user from a group").no_content(),
         );
-    super::roles::mapping_routes(cfg, "/admin/realms/{realm}/users/{user_id}");
+    super::roles::mapping_routes(api, "/admin/realms/{realm}/users/{user_id}", "user");
 }
 
 /// User representations; service accounts carry their client's `clientId`. `brief` drops attributes.
@@ -230,8 +281,9 @@ pub(crate) fn email_taken(
 
 // ---------- list, count ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     search: Option<String>,
     username: Option<String>,
@@ -633,8 +685,9 @@ async fn logout(
 
 // ---------- groups of a user ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct GroupsQuery {
     search: Option<String>,
     brief_representation: Option<String>,
