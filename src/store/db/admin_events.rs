@@ -7,6 +7,7 @@ use super::DbConnection;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = admin_events)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AdminEventRow {
     pub id: String,
     pub realm_id: String,
@@ -24,23 +25,16 @@ pub struct AdminEventRow {
     pub error: Option<String>,
 }
 
-/// Stores `rows` (one statement on PostgreSQL; see `events::insert_all`).
+/// Stores `rows` in one statement (see `events::insert_all`).
 pub fn insert_all(conn: &mut DbConnection, rows: &[AdminEventRow]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(admin_events::table)
-            .values(rows)
-            .execute(pg)
-            .map(|_| ()),
-        DbConnection::Sqlite(sqlite) => {
-            for row in rows {
-                diesel::insert_into(admin_events::table).values(row).execute(sqlite)?;
-            }
-            Ok(())
-        }
+        DbConnection::Postgresql(pg) => diesel::insert_into(admin_events::table).values(rows).execute(pg),
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(admin_events::table).values(rows).execute(sqlite),
     }
+    .map(|_| ())
 }
 
 /// Keycloak's filters for `GET /admin/realms/{realm}/admin-events`; every one optional.

@@ -7,6 +7,8 @@ use super::DbConnection;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = events)]
+// NULL rather than DEFAULT for a missing value: SQLite takes a multi-row INSERT only then.
+#[diesel(treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,
     pub realm_id: String,
@@ -22,22 +24,17 @@ pub struct EventRow {
     pub details: String,
 }
 
-/// Stores `rows`: on PostgreSQL in one statement (the writer's batches cost one round trip, not
-/// one per event); SQLite is in-process, and diesel has no multi-row insert of optional columns
-/// for it, so one prepared statement per row.
+/// Stores `rows` in one statement (the writer's batches: one statement per batch, not per event).
 pub fn insert_all(conn: &mut DbConnection, rows: &[EventRow]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
+    // diesel's MultiConnection has no multi-row INSERT; each backend has.
     match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(events::table).values(rows).execute(pg).map(|_| ()),
-        DbConnection::Sqlite(sqlite) => {
-            for row in rows {
-                diesel::insert_into(events::table).values(row).execute(sqlite)?;
-            }
-            Ok(())
-        }
+        DbConnection::Postgresql(pg) => diesel::insert_into(events::table).values(rows).execute(pg),
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(events::table).values(rows).execute(sqlite),
     }
+    .map(|_| ())
 }
 
 /// Keycloak's filters for `GET /admin/realms/{realm}/events`; every one optional.
