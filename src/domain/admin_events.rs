@@ -59,7 +59,8 @@ const COLLECTIONS: &[&str] = &[
 
 /// The admin write a request is, if it is one. `path` is the request's path.
 pub fn admin_write(method: &str, path: &str) -> Option<AdminWrite> {
-    if matches!(method, "GET" | "HEAD" | "OPTIONS") {
+    // Checked before splitting the path: every request passes here, the token endpoint's too.
+    if matches!(method, "GET" | "HEAD" | "OPTIONS") || !path.starts_with("/admin/") {
         return None;
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();

@@ -54,24 +54,21 @@ pub async fn record_admin_writes(
         (None, _, _) | (Some(_), true, crate::domain::admin_events::DELETE) => MASTER_REALM.to_owned(),
         (Some(realm), _, _) => realm.clone(),
     };
-    let config = match state.realms.realm(&logged_in).await {
-        Ok(Some(realm)) => realm.events.clone(),
+    let realm = match state.realms.realm(&logged_in).await {
+        Ok(Some(realm)) if realm.events.admin_events_enabled => realm,
         _ => return next.call(req).await,
     };
-    if !config.admin_events_enabled {
-        return next.call(req).await;
-    }
-    let body = if config.admin_events_details_enabled {
-        keep_body(&mut req).await
+    let body = if realm.events.admin_events_details_enabled {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        keep_body(&mut req).await.map(|body| (body, content_type))
     } else {
         None
     };
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let res = next.call(req).await?;
     // Console forms answer a success with 303 to the next page and a refusal with the form (4xx).
     if !(res.status().is_success() || res.status().is_redirection()) {
@@ -81,10 +78,6 @@ pub async fn record_admin_writes(
     let Some(actor) = actor else {
         // Not an administrator's write (a console sign-in redirect, an answer before authentication).
         return Ok(res);
-    };
-    let realm_id = match state.realms.realm(&logged_in).await {
-        Ok(Some(realm)) => realm.realm.id.clone(),
-        _ => return Ok(res),
     };
     // A REST create answers 201 with the new object's id ending `Location`; the console's realm
     // form sends the browser to the new realm's pages (`…/r/{realm}`).
@@ -109,7 +102,7 @@ pub async fn record_admin_writes(
     };
     let ip = super::client_address::client_ip(res.request(), &state).map(|ip| ip.to_string());
     let event = AdminEvent {
-        realm_id,
+        realm_id: realm.realm.id.clone(),
         time: state.clock.now_millis(),
         operation: write.operation,
         resource_type: write.resource_type,
@@ -118,7 +111,7 @@ pub async fn record_admin_writes(
         auth_client_id: actor.client_id,
         auth_user_id: Some(actor.user_id),
         auth_ip_address: ip,
-        representation: body.and_then(|b| representation(&b, &content_type)),
+        representation: body.and_then(|(body, content_type)| representation(&body, &content_type)),
     };
     state.events.record_admin(event);
     Ok(res)

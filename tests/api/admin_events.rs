@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::admin_console::{master_admin, open, see_other, submit};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{list_after_writer, spawn_app, TestApp};
 use crate::isolation::create_user;
 
 async fn keep_admin_events(app: &TestApp, realm: &str, details: bool) {
@@ -23,31 +23,9 @@ async fn keep_admin_events(app: &TestApp, realm: &str, details: bool) {
     assert_eq!(resp.status(), 204);
 }
 
-/// The realm's admin events for `query`, waiting up to 2 s for at least `at_least`.
+/// The realm's admin events for `query` once at least `at_least` are stored.
 async fn admin_events(app: &TestApp, realm: &str, query: &str, at_least: usize) -> Vec<Value> {
-    let mut list = Vec::new();
-    for _ in 0..40 {
-        let resp = app
-            .admin(
-                Method::GET,
-                &format!("/admin/realms/{realm}/admin-events?{query}"),
-                None,
-            )
-            .await;
-        assert_eq!(resp.status(), 200);
-        list = resp
-            .json::<Value>()
-            .await
-            .expect("json")
-            .as_array()
-            .expect("list")
-            .clone();
-        if list.len() >= at_least {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    list
+    list_after_writer(app, &format!("/admin/realms/{realm}/admin-events?{query}"), at_least).await
 }
 
 async fn master_admin_id(app: &TestApp) -> (String, String) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_on, Storage, TestApp};
+use crate::helpers::{list_after_writer, spawn_on, Storage, TestApp};
 use crate::isolation::create_user;
 use nexus::clock::SettableClock;
 
@@ -52,27 +52,9 @@ async fn refuse_a_key(app: &TestApp, realm: &str, user_id: &str) {
     assert_eq!(resp.status(), 401);
 }
 
-/// The realm's events, waiting up to 2 s for at least `at_least` (the writer batches for up to
-/// 0.1 s); with 0, the events as they are now.
+/// The realm's events once the writer has stored at least `at_least` (0: as they are now).
 async fn events_after_writer(app: &TestApp, realm: &str, at_least: usize) -> Vec<Value> {
-    let mut list = Vec::new();
-    for _ in 0..40 {
-        let resp = app
-            .admin(Method::GET, &format!("/admin/realms/{realm}/events"), None)
-            .await;
-        list = resp
-            .json::<Value>()
-            .await
-            .expect("json")
-            .as_array()
-            .expect("list")
-            .clone();
-        if list.len() >= at_least {
-            return list;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    list
+    list_after_writer(app, &format!("/admin/realms/{realm}/events"), at_least).await
 }
 
 #[tokio::test]

@@ -292,3 +292,25 @@ pub fn location_id(resp: &reqwest::Response) -> String {
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
+
+/// The JSON list an admin GET of `path` answers, waiting up to 2 s for at least `at_least` items:
+/// events are stored by a writer that batches for up to 0.1 s. With 0, the list as it is now.
+pub async fn list_after_writer(app: &TestApp, path: &str, at_least: usize) -> Vec<Value> {
+    let mut list = Vec::new();
+    for _ in 0..40 {
+        let resp = app.admin(reqwest::Method::GET, path, None).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+        list = resp
+            .json::<Value>()
+            .await
+            .expect("json")
+            .as_array()
+            .expect("list")
+            .clone();
+        if list.len() >= at_least {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    list
+}

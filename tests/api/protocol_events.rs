@@ -2,40 +2,20 @@
 //! `INTROSPECT_TOKEN`, `REVOKE_GRANT`, `LOGOUT` and their `_ERROR`s, with Keycloak's fields, and
 //! none of them stored when the realm's settings say so.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::authorization_code::{exchange, login_for_code, realm_with_web_client, Browser, VERIFIER};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{list_after_writer, spawn_app, TestApp};
 
-/// The realm's events of `event_type`, waiting up to 2 s for at least `at_least` of them (the
-/// writer stores in batches up to 0.1 s apart).
+/// The realm's events of `event_type` once at least `at_least` are stored.
 async fn events_of(app: &TestApp, realm: &str, event_type: &str, at_least: usize) -> Vec<Value> {
-    let mut list = Vec::new();
-    for _ in 0..40 {
-        let resp = app
-            .admin(
-                Method::GET,
-                &format!("/admin/realms/{realm}/events?type={event_type}"),
-                None,
-            )
-            .await;
-        assert_eq!(resp.status(), 200);
-        list = resp
-            .json::<Value>()
-            .await
-            .expect("json")
-            .as_array()
-            .expect("list")
-            .clone();
-        if list.len() >= at_least {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    list
+    list_after_writer(
+        app,
+        &format!("/admin/realms/{realm}/events?type={event_type}"),
+        at_least,
+    )
+    .await
 }
 
 async fn service_account_id(app: &TestApp, realm: &str, client_uuid: &str) -> String {

@@ -15,9 +15,9 @@ use crate::domain::events::{attributes_of, EventsConfig};
 use crate::error::AppError;
 use crate::service::authz::{AdminPermission, AdminPrincipal};
 use crate::state::AppState;
-use crate::store::db;
 use crate::store::db::admin_events::{AdminEventFilter, AdminEventRow};
 use crate::store::db::events::{EventFilter, EventRow};
+use crate::store::db::{self, DbConnection};
 
 pub fn routes(api: &mut Api) {
     api.section("Events", Errors::Keycloak)
@@ -184,12 +184,41 @@ pub async fn list_events(
     realm_name: &str,
     filter: EventFilter,
 ) -> Result<Vec<EventRow>, AppError> {
+    read_in_realm(state, principal, realm_name, move |conn, realm_id| {
+        db::events::list(conn, realm_id, &filter)
+    })
+    .await
+}
+
+/// Runs `query` with the realm's id once `principal` may view its events.
+async fn read_in_realm<T: Send + 'static>(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    realm_name: &str,
+    query: impl FnOnce(&mut DbConnection, &str) -> diesel::QueryResult<T> + Send + 'static,
+) -> Result<T, AppError> {
     let realm = super::realm_for(state, principal, realm_name, AdminPermission::ViewEvents).await?;
     let realm_id = realm.realm.id.clone();
     state
         .db
-        .run(move |conn| db::events::list(conn, &realm_id, &filter).map_err(AppError::from))
+        .run(move |conn| query(conn, &realm_id).map_err(AppError::from))
         .await
+}
+
+/// `DELETE` of one of the realm's event lists (manage-events).
+async fn clear_in_realm(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_name: &str,
+    clear: fn(&mut DbConnection, &str) -> diesel::QueryResult<usize>,
+) -> Result<HttpResponse, AppError> {
+    let (_, realm) = admin_realm(state, req, realm_name, AdminPermission::ManageEvents).await?;
+    let realm_id = realm.realm.id.clone();
+    state
+        .db
+        .transaction(move |conn| clear(conn, &realm_id).map_err(AppError::from))
+        .await?;
+    Ok(no_content())
 }
 
 async fn clear(
@@ -197,13 +226,7 @@ async fn clear(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageEvents).await?;
-    let realm_id = realm.realm.id.clone();
-    state
-        .db
-        .transaction(move |conn| db::events::clear(conn, &realm_id).map_err(AppError::from))
-        .await?;
-    Ok(no_content())
+    clear_in_realm(&state, &req, &path, db::events::clear).await
 }
 
 /// Keycloak's admin-event filters from a query string (`operationTypes` and `resourceTypes`
@@ -272,12 +295,10 @@ pub async fn list_admin_events(
     realm_name: &str,
     filter: AdminEventFilter,
 ) -> Result<Vec<AdminEventRow>, AppError> {
-    let realm = super::realm_for(state, principal, realm_name, AdminPermission::ViewEvents).await?;
-    let realm_id = realm.realm.id.clone();
-    state
-        .db
-        .run(move |conn| db::admin_events::list(conn, &realm_id, &filter).map_err(AppError::from))
-        .await
+    read_in_realm(state, principal, realm_name, move |conn, realm_id| {
+        db::admin_events::list(conn, realm_id, &filter)
+    })
+    .await
 }
 
 /// `DELETE /admin/realms/{realm}/admin-events`. The clearing itself is the first event after it.
@@ -286,13 +307,7 @@ async fn clear_admin(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, realm) = admin_realm(&state, &req, &path, AdminPermission::ManageEvents).await?;
-    let realm_id = realm.realm.id.clone();
-    state
-        .db
-        .transaction(move |conn| db::admin_events::clear(conn, &realm_id).map_err(AppError::from))
-        .await?;
-    Ok(no_content())
+    clear_in_realm(&state, &req, &path, db::admin_events::clear).await
 }
 
 /// `GET /admin/realms/{realm}/events/config`: Keycloak's `RealmEventsConfigRepresentation`.
